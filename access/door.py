@@ -1,0 +1,98 @@
+"""The door: the only way to plaintext.
+
+Every opening asks the policy for a decision, has audit record it, and only then opens an
+unsealing scope. If the event cannot be written the scope is never opened (fail closed).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.http import Http404
+
+from audit import services as audit
+from vault import scope as vault_scope
+from vault.classes import DataClass
+
+from . import policy
+
+
+class AccessDenied(Http404):
+    """Raised for "not allowed" exactly as for "not found": existence never leaks."""
+
+
+@dataclass(frozen=True)
+class Opening:
+    ceilings: dict[uuid.UUID, int]
+    event_id: int
+
+    def ceiling(self, client) -> int:
+        return self.ceilings.get(client.pk, DataClass.NONE)
+
+
+def _label(user) -> str:
+    return user.get_username() if getattr(user, "is_authenticated", False) else "anonymous"
+
+
+@contextmanager
+def open_client(*, user, client, purpose: str, action: str = "client.open",
+                want: int | None = None, create: bool = False) -> Iterator[Opening]:
+    """Open one client up to the user's ceiling, or up to `want` if that is lower."""
+    ceiling = policy.ceiling_for(user, client)
+    granted = min(ceiling, want) if want is not None else ceiling
+    allowed = granted >= DataClass.L1 and (want is None or ceiling >= want)
+    event = audit.record(
+        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        outcome="allowed" if allowed else "denied", client_id=client.pk,
+        data_class=granted if allowed else (want or 0), purpose=purpose,
+    )
+    if not allowed:
+        raise AccessDenied()
+    with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user), purpose=purpose,
+                           may_create_keys=create):
+        yield Opening({client.pk: granted}, event.pk)
+
+
+@contextmanager
+def open_clients(*, user, clients: Sequence, purpose: str, action: str = "client.list",
+                 want: int = DataClass.L2, detail: dict | None = None) -> Iterator[Opening]:
+    """Open a page of clients, each at most at `want` (lists show contact data only)."""
+    ceilings = {c.pk: min(policy.ceiling_for(user, c), want) for c in clients}
+    shown = [pk for pk, level in ceilings.items() if level >= DataClass.L1]
+    event = audit.record(
+        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        outcome="allowed", subjects=shown, data_class=max(ceilings.values(), default=0),
+        purpose=purpose, detail=detail,
+    )
+    with vault_scope._open(ceilings=ceilings, actor=_label(user), purpose=purpose) as scope:
+        scope.prefetch(pk for pk, level in ceilings.items() if level >= DataClass.L2)
+        yield Opening(ceilings, event.pk)
+
+
+@contextmanager
+def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] | None = None,
+                    ceiling: int = DataClass.L4, create: bool = False) -> Iterator[Opening]:
+    """Open records for a named system job (import, demo data, backups) with a purpose.
+
+    With `subjects` None the scope covers every subject: used by jobs that work on the
+    whole salon and are recorded as one event naming the job.
+    """
+    label = f"system:{actor}"
+    event = audit.record(
+        actor=None, actor_label=label, role="system", action="system.open",
+        outcome="allowed", subjects=subjects or [], data_class=ceiling, purpose=purpose,
+        detail={"all_subjects": subjects is None},
+    )
+    ceilings = {s: ceiling for s in subjects} if subjects is not None else {}
+    default = ceiling if subjects is None else DataClass.NONE
+    with vault_scope._open(ceilings=ceilings, default_ceiling=default, actor=label,
+                           purpose=purpose, may_create_keys=create):
+        yield Opening(ceilings, event.pk)
+
+
+def record_denied(*, user, action: str, purpose: str = "", client_id=None) -> None:
+    audit.record(actor=user, actor_label=_label(user), role=policy.role_of(user),
+                 action=action, outcome="denied", client_id=client_id, purpose=purpose)

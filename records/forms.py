@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from vault.classes import DataClass
+
+from .models import ClientForm, Photo
+from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS
+
+
+class ClientRecordForm(forms.Form):
+    """Contact, profile and health fields; only those within the user's ceiling are shown."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=100)
+    phone = forms.RegexField(label=_("Phone"), max_length=30, required=False,
+                             regex=r"^[\d\s+\-()]{5,30}$",
+                             error_messages={"invalid": _("Enter a phone number of digits.")})
+    wechat_id = forms.CharField(label=_("WeChat ID"), max_length=60, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    birthday = forms.DateField(label=_("Birthday"), required=False,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+    skin_type = forms.CharField(label=_("Skin type"), max_length=200, required=False)
+    hair = forms.CharField(label=_("Hair"), max_length=200, required=False)
+    concerns = forms.CharField(label=_("Concerns"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+    allergies = forms.CharField(label=_("Allergies"), required=False,
+                                widget=forms.Textarea(attrs={"rows": 2}))
+    contraindications = forms.CharField(label=_("Contraindications"), required=False,
+                                        widget=forms.Textarea(attrs={"rows": 2}))
+    medication = forms.CharField(label=_("Medication"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+    pregnancy = forms.CharField(label=_("Pregnancy"), max_length=200, required=False)
+    conditions = forms.CharField(label=_("Medical conditions"), required=False,
+                                 widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, ceiling: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        for fields in (CLIENT_FIELDS, PROFILE_FIELDS, HEALTH_FIELDS):
+            for name, level in fields.items():
+                if level > ceiling:
+                    del self.fields[name]
+
+    def clean_birthday(self):
+        value = self.cleaned_data.get("birthday")
+        if value and not dt.date(1900, 1, 1) <= value <= dt.date.today():
+            raise forms.ValidationError(_("Enter a birthday between 1900 and today."))
+        return value
+
+    @property
+    def contact_fields(self):
+        return [self[n] for n in CLIENT_FIELDS if n in self.fields]
+
+    @property
+    def profile_fields(self):
+        return [self[n] for n in PROFILE_FIELDS if n in self.fields]
+
+    @property
+    def health_fields(self):
+        return [self[n] for n in HEALTH_FIELDS if n in self.fields]
+
+    @classmethod
+    def initial_from(cls, client, ceiling: int) -> dict:
+        initial = {n: getattr(client, n) for n in CLIENT_FIELDS}
+        if ceiling >= DataClass.L3 and hasattr(client, "profile"):
+            initial |= {n: getattr(client.profile, n) for n in PROFILE_FIELDS}
+        if ceiling >= DataClass.L4 and hasattr(client, "health"):
+            initial |= {n: getattr(client.health, n) for n in HEALTH_FIELDS}
+        return {k: v for k, v in initial.items() if v is not None}
+
+
+class TreatmentForm(forms.Form):
+    performed_on = forms.DateField(label=_("Date"), initial=dt.date.today,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    service = forms.CharField(label=_("Service"), max_length=200)
+    products = forms.CharField(label=_("Products (one per line)"), required=False,
+                               widget=forms.Textarea(attrs={"rows": 3}))
+    colour_formula = forms.CharField(label=_("Colour formula"), max_length=500, required=False)
+    notes = forms.CharField(label=_("Notes"), required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
+    price = forms.DecimalField(label=_("Price (¥)"), required=False, min_value=0,
+                               max_digits=9, decimal_places=2)
+
+    def clean_performed_on(self):
+        value = self.cleaned_data["performed_on"]
+        if value > dt.date.today():
+            raise forms.ValidationError(_("A treatment cannot be recorded in the future."))
+        return value
+
+    def clean_products(self):
+        return [line.strip() for line in self.cleaned_data["products"].splitlines() if line.strip()]
+
+
+class PhotoForm(forms.Form):
+    image = forms.FileField(label=_("Photo"),
+                            widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp",
+                                                                   "capture": "environment"}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=Photo.Kind.choices)
+    taken_on = forms.DateField(label=_("Date"), initial=dt.date.today,
+                               widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class SignedForm(forms.Form):
+    document = forms.FileField(label=_("Signed form (PDF or photo)"))
+    kind = forms.ChoiceField(label=_("Kind"), choices=ClientForm.Kind.choices)
+    signed_on = forms.DateField(label=_("Signed on"), initial=dt.date.today,
+                                widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("Spreadsheet (.csv or .xlsx)"))
+    location = forms.ModelChoiceField(label=_("Location"), queryset=None)
+
+    def __init__(self, *args, locations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = locations

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from vault.classes import DataClass
+from vault.fields import (
+    BlindIndexField,
+    EncryptedDateField,
+    EncryptedDecimalField,
+    EncryptedFileField,
+    EncryptedJSONField,
+    EncryptedTextField,
+)
+
+L2, L3, L4 = DataClass.L2, DataClass.L3, DataClass.L4
+
+
+class Client(models.Model):
+    VAULT_SUBJECT_FIELD = "pk"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # L1: no personal content
+    code = models.CharField(_("client code"), max_length=20, unique=True)
+    location = models.ForeignKey("access.Location", on_delete=models.PROTECT,
+                                 related_name="clients", verbose_name=_("location"))
+    assigned_staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="assigned_clients",
+                                       verbose_name=_("assigned staff"))
+    last_visit = models.DateField(_("last visit"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # L2: contact
+    full_name = EncryptedTextField(_("full name"), data_class=L2)
+    phone = EncryptedTextField(_("phone"), data_class=L2)
+    wechat_id = EncryptedTextField(_("WeChat ID"), data_class=L2)
+    email = EncryptedTextField(_("email"), data_class=L2)
+    birthday = EncryptedDateField(_("birthday"), data_class=L2)
+    # Blind indexes for search
+    name_bidx = BlindIndexField(source="full_name", kind="name")
+    surname_bidx = BlindIndexField(source="full_name", kind="surname")
+    phone_bidx = BlindIndexField(source="phone", kind="phone")
+    phone_last4_bidx = BlindIndexField(source="phone", kind="phone_last4")
+    email_bidx = BlindIndexField(source="email", kind="email")
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("client")
+        indexes = [models.Index(fields=["location", "code"])]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class BeautyProfile(models.Model):
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="profile")
+    skin_type = EncryptedTextField(_("skin type"), data_class=L3)
+    hair = EncryptedTextField(_("hair"), data_class=L3)
+    concerns = EncryptedTextField(_("concerns"), data_class=L3)
+
+    def __str__(self) -> str:
+        return f"profile of {self.client_id}"
+
+
+class HealthNote(models.Model):
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="health")
+    allergies = EncryptedTextField(_("allergies"), data_class=L4)
+    contraindications = EncryptedTextField(_("contraindications"), data_class=L4)
+    medication = EncryptedTextField(_("medication"), data_class=L4)
+    pregnancy = EncryptedTextField(_("pregnancy"), data_class=L4)
+    conditions = EncryptedTextField(_("medical conditions"), data_class=L4)
+
+    def __str__(self) -> str:
+        return f"health notes of {self.client_id}"
+
+
+class Treatment(models.Model):
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="treatments")
+    performed_on = models.DateField(_("date"))
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+", verbose_name=_("staff"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    service = EncryptedTextField(_("service"), data_class=L3)
+    products = EncryptedJSONField(_("products"), data_class=L3)
+    colour_formula = EncryptedTextField(_("colour formula"), data_class=L3)
+    notes = EncryptedTextField(_("notes"), data_class=L3)
+    price = EncryptedDecimalField(_("price"), data_class=L3)
+
+    class Meta:
+        ordering = ["-performed_on", "-created_at"]
+        indexes = [models.Index(fields=["client", "performed_on"])]
+
+    def __str__(self) -> str:
+        return f"treatment {self.id}"
+
+
+class Photo(models.Model):
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    class Kind(models.TextChoices):
+        BEFORE = "before", _("Before")
+        AFTER = "after", _("After")
+        OTHER = "other", _("Other")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="photos")
+    treatment = models.ForeignKey(Treatment, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="photos")
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices, default=Kind.OTHER)
+    taken_on = models.DateField(_("date"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    image = EncryptedFileField(data_class=L4)
+    content_type = models.CharField(max_length=40)
+    byte_size = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-taken_on", "kind"]
+
+    def __str__(self) -> str:
+        return f"photo {self.id}"
+
+
+class ClientForm(models.Model):
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    class Kind(models.TextChoices):
+        CONSULTATION = "consultation", _("Consultation form")
+        CONSENT = "consent", _("Consent form")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="forms")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    signed_on = models.DateField(_("signed on"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    document = EncryptedFileField(data_class=L4)
+    content_type = models.CharField(max_length=40)
+    byte_size = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-signed_on"]
+
+    def __str__(self) -> str:
+        return f"form {self.id}"

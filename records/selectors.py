@@ -1,0 +1,54 @@
+"""Reads of client records: only ever the clients the user may see."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from access import policy
+from access.door import AccessDenied
+from vault import blind
+
+from .models import Client
+
+
+def clients_visible_to(user) -> QuerySet[Client]:
+    allowed = policy.visible_filter(user)
+    if allowed is None:
+        return Client.objects.none()
+    return Client.objects.filter(**allowed)
+
+
+def client_for(user, pk: uuid.UUID | str) -> Client:
+    """The client, or the same 404 whether it is missing or not the user's to see."""
+    try:
+        return clients_visible_to(user).select_related("location", "assigned_staff").get(pk=pk)
+    except (Client.DoesNotExist, ValueError):
+        raise AccessDenied() from None
+
+
+def classify_query(q: str) -> tuple[str, Q]:
+    """Turn a search box entry into a blind-index lookup. Returns (kind, filter)."""
+    q = q.strip()
+    if "@" in q:
+        return "email", Q(email_bidx=blind.terms("email", q))
+    digits = re.sub(r"\D", "", q)
+    if digits and re.fullmatch(r"[\d\s+\-()]+", q):
+        if len(digits) == 4:
+            return "phone_last4", Q(phone_last4_bidx=blind.terms("phone_last4", q))
+        return "phone", Q(phone_bidx=blind.terms("phone", q))
+    name = Q(name_bidx=blind.terms("name", q))
+    surname = blind.terms("surname", q)
+    if surname and len(blind.normalise_name(q)) <= 2:
+        # A short entry may be a surname alone (张, 欧阳) or a two-character full name.
+        return "name", name | Q(surname_bidx=surname)
+    if surname and " " not in q.strip() and not blind._is_cjk(q):
+        return "name", name | Q(surname_bidx=surname)
+    return "name", name
+
+
+def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:
+    kind, condition = classify_query(q)
+    return kind, clients_visible_to(user).filter(condition)

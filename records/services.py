@@ -1,0 +1,124 @@
+"""Writes to client records. Each opens the client through the door for its purpose."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from access import door
+from access.models import Location
+from vault.classes import DataClass
+
+from . import uploads
+from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
+
+CLIENT_FIELDS = {"full_name": DataClass.L2, "phone": DataClass.L2, "wechat_id": DataClass.L2,
+                 "email": DataClass.L2, "birthday": DataClass.L2}
+PROFILE_FIELDS = {"skin_type": DataClass.L3, "hair": DataClass.L3, "concerns": DataClass.L3}
+HEALTH_FIELDS = {"allergies": DataClass.L4, "contraindications": DataClass.L4,
+                 "medication": DataClass.L4, "pregnancy": DataClass.L4,
+                 "conditions": DataClass.L4}
+ALL_FIELDS = CLIENT_FIELDS | PROFILE_FIELDS | HEALTH_FIELDS
+
+
+def _needed_class(data: dict) -> int:
+    return max((ALL_FIELDS[name] for name in data), default=DataClass.L2)
+
+
+def next_client_codes(location: Location, count: int = 1) -> list[str]:
+    prefix = f"{location.code.upper()}-"
+    last = (Client.objects.filter(code__startswith=prefix)
+            .aggregate(m=Max("code"))["m"])
+    start = int(last.removeprefix(prefix)) + 1 if last else 1
+    return [f"{prefix}{n:06d}" for n in range(start, start + count)]
+
+
+def _apply(client: Client, data: dict) -> None:
+    """Assign fields of a client and its profile and health notes (inside a scope)."""
+    for name in CLIENT_FIELDS.keys() & data.keys():
+        setattr(client, name, data[name] or None)
+    client.save()
+    for model, fields, related in ((BeautyProfile, PROFILE_FIELDS, "profile"),
+                                   (HealthNote, HEALTH_FIELDS, "health")):
+        names = fields.keys() & data.keys()
+        if not names:
+            continue
+        try:
+            row = getattr(client, related)
+        except model.DoesNotExist:
+            row = model(client=client)
+        for name in names:
+            setattr(row, name, data[name] or None)
+        row.save()
+
+
+def client_create(*, actor, location: Location, data: dict, assigned_staff=None) -> Client:
+    unknown = data.keys() - ALL_FIELDS.keys()
+    if unknown:
+        raise ValueError(f"unknown client fields: {sorted(unknown)}")
+    for _attempt in range(3):
+        client = Client(id=uuid.uuid4(), location=location, assigned_staff=assigned_staff,
+                        code=next_client_codes(location)[0])
+        try:
+            with door.open_client(user=actor, client=client, purpose="create client record",
+                                  action="client.create", want=_needed_class(data), create=True):
+                with transaction.atomic():
+                    _apply(client, data)
+            return client
+        except IntegrityError:
+            continue  # two receptionists took the same code at once; take the next
+    raise IntegrityError("could not allocate a client code")
+
+
+def client_update(*, actor, client: Client, data: dict) -> Client:
+    unknown = data.keys() - ALL_FIELDS.keys()
+    if unknown:
+        raise ValueError(f"unknown client fields: {sorted(unknown)}")
+    with door.open_client(user=actor, client=client, purpose="update client record",
+                          action="client.update", want=_needed_class(data)):
+        with transaction.atomic():
+            _apply(client, data)
+    return client
+
+
+def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
+                  products: list[str] | None = None, colour_formula: str = "", notes: str = "",
+                  price: Decimal | None = None) -> Treatment:
+    with door.open_client(user=actor, client=client, purpose="record a treatment",
+                          action="treatment.create", want=DataClass.L3):
+        with transaction.atomic():
+            treatment = Treatment.objects.create(
+                client=client, performed_on=performed_on, staff=actor, service=service,
+                products=products or [], colour_formula=colour_formula or None,
+                notes=notes or None, price=price,
+            )
+            if client.last_visit is None or performed_on > client.last_visit:
+                Client.objects.filter(pk=client.pk).update(last_visit=performed_on)
+                client.last_visit = performed_on
+    return treatment
+
+
+def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
+              treatment: Treatment | None = None) -> Photo:
+    clean = uploads.clean_photo(upload)
+    with door.open_client(user=actor, client=client, purpose="add a photo",
+                          action="photo.create", want=DataClass.L4):
+        return Photo.objects.create(
+            client=client, treatment=treatment, kind=kind, taken_on=taken_on, uploaded_by=actor,
+            image=clean.data, content_type=clean.content_type, byte_size=len(clean.data),
+            width=clean.width, height=clean.height,
+        )
+
+
+def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date) -> ClientForm:
+    clean = uploads.clean_form_document(upload)
+    with door.open_client(user=actor, client=client, purpose="add a signed form",
+                          action="form.create", want=DataClass.L4):
+        return ClientForm.objects.create(
+            client=client, kind=kind, signed_on=signed_on, uploaded_by=actor,
+            document=clean.data, content_type=clean.content_type, byte_size=len(clean.data),
+        )

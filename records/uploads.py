@@ -1,0 +1,70 @@
+"""Checking uploads before they are sealed: type, size, and no EXIF or GPS in photos."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+Image.MAX_IMAGE_PIXELS = 40_000_000
+PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_EDGE = 4096
+
+
+@dataclass(frozen=True)
+class CleanFile:
+    data: bytes
+    content_type: str
+    width: int = 0
+    height: int = 0
+
+
+def _read_limited(upload, limit: int) -> bytes:
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise ValidationError(_("The file is too large (at most %(mb)d MB).") % {"mb": limit // 2**20})
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationError(_("The file is too large (at most %(mb)d MB).") % {"mb": limit // 2**20})
+    if not data:
+        raise ValidationError(_("The file is empty."))
+    return data
+
+
+def clean_photo(upload) -> CleanFile:
+    """Decode the image, apply its orientation, and re-encode it without any metadata."""
+    data = _read_limited(upload, settings.PHOTO_MAX_BYTES)
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            probe.verify()
+        if fmt not in PHOTO_FORMATS:
+            raise ValidationError(_("Photos must be JPEG, PNG or WebP images."))
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((MAX_EDGE, MAX_EDGE))
+            if fmt == "JPEG" and img.mode not in ("RGB", "L"):
+                img = img.convert("RGB")
+            out = io.BytesIO()
+            # Saving without exif=/pnginfo= drops EXIF, GPS and text chunks.
+            img.save(out, format=fmt, quality=90) if fmt != "PNG" else img.save(out, format=fmt)
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+        raise ValidationError(_("This file is not a readable image.")) from None
+    return CleanFile(out.getvalue(), PHOTO_FORMATS[fmt], width, height)
+
+
+def clean_form_document(upload) -> CleanFile:
+    """Signed forms are PDFs or photographed pages (images, cleaned like photos)."""
+    data = _read_limited(upload, settings.FORM_MAX_BYTES)
+    if data.startswith(b"%PDF-"):
+        return CleanFile(data, "application/pdf")
+    try:
+        return clean_photo(upload)
+    except ValidationError:
+        raise ValidationError(_("Forms must be PDF files or JPEG, PNG or WebP images.")) from None

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import import_views, views
+
+app_name = "records"
+
+urlpatterns = [
+    path("", views.client_list, name="client_list"),
+    path("new/", views.client_create, name="client_create"),
+    path("import/", import_views.import_upload, name="import"),
+    path("<uuid:pk>/", views.client_detail, name="client_detail"),
+    path("<uuid:pk>/edit/", views.client_edit, name="client_edit"),
+    path("<uuid:pk>/treatments/new/", views.treatment_add, name="treatment_add"),
+    path("<uuid:pk>/photos/new/", views.photo_add, name="photo_add"),
+    path("<uuid:pk>/photos/<uuid:photo_pk>/", views.photo_view, name="photo_view"),
+    path("<uuid:pk>/forms/new/", views.form_add, name="form_add"),
+    path("<uuid:pk>/forms/<uuid:form_pk>/", views.form_view, name="form_view"),
+]

@@ -1,0 +1,195 @@
+"""Staff pages for client records. Thin: parse, call the door or a service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from access import door, policy
+from access.models import Location
+from vault import blind
+from vault.classes import DataClass
+
+from . import selectors, services
+from .forms import ClientRecordForm, PhotoForm, SignedForm, TreatmentForm
+from .models import ClientForm, Photo
+
+PAGE_SIZE = 50
+
+
+def _require_client_access(user) -> None:
+    if not policy.may_see_clients(user):
+        door.record_denied(user=user, action="client.list")
+        raise PermissionDenied
+
+
+@login_required
+def client_list(request):
+    _require_client_access(request.user)
+    q = request.GET.get("q", "").strip()[:100]
+    if q:
+        kind, clients = selectors.client_search(request.user, q)
+        action, detail = "client.search", {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
+    else:
+        clients, action, detail = selectors.clients_visible_to(request.user), "client.list", {}
+    page = Paginator(clients.select_related("location", "assigned_staff"), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    rows = list(page.object_list)
+    with door.open_clients(user=request.user, clients=rows, purpose="browse clients",
+                           action=action, detail=detail | {"page": page.number}):
+        return render(request, "records/client_list.html",
+                      {"page": page, "rows": rows, "q": q, "query_kind": detail.get("query_kind")})
+
+
+@login_required
+def client_detail(request, pk):
+    client = selectors.client_for(request.user, pk)
+    with door.open_client(user=request.user, client=client, purpose="view client record") as opening:
+        ceiling = opening.ceiling(client)
+        context = {
+            "client": client,
+            "ceiling": ceiling,
+            "L3": DataClass.L3,
+            "L4": DataClass.L4,
+            "profile": getattr(client, "profile", None) if ceiling >= DataClass.L3 else None,
+            "health": getattr(client, "health", None) if ceiling >= DataClass.L4 else None,
+            "treatments": list(client.treatments.select_related("staff")[:50])
+            if ceiling >= DataClass.L3 else [],
+            "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
+            "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
+        }
+        return render(request, "records/client_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_create(request):
+    _require_client_access(request.user)
+    profile = policy.profile_of(request.user)
+    location = profile.location or Location.objects.order_by("code").first()
+    # A new client is opened at the creator's ceiling for a client of their location.
+    ceiling = policy.ROLE_CEILING[profile.role]
+    form = ClientRecordForm(request.POST or None, ceiling=ceiling)
+    if request.method == "POST" and form.is_valid():
+        client = services.client_create(
+            actor=request.user, location=location, data=_changed(form),
+            assigned_staff=request.user if profile.role in ("stylist", "beautician") else None,
+        )
+        messages.success(request, _("Client %(code)s created.") % {"code": client.code})
+        return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/client_form.html", {"form": form, "client": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_edit(request, pk):
+    client = selectors.client_for(request.user, pk)
+    with door.open_client(user=request.user, client=client, purpose="edit client record",
+                          action="client.open_for_edit") as opening:
+        ceiling = opening.ceiling(client)
+        initial = ClientRecordForm.initial_from(client, ceiling)
+        form = ClientRecordForm(request.POST or None, ceiling=ceiling, initial=initial)
+        if request.method != "POST" or not form.is_valid():
+            return render(request, "records/client_form.html", {"form": form, "client": client})
+    services.client_update(actor=request.user, client=client, data=_changed(form))
+    messages.success(request, _("Client record saved."))
+    return redirect("records:client_detail", pk=client.pk)
+
+
+def _changed(form: ClientRecordForm) -> dict:
+    names = form.changed_data if form.initial else form.cleaned_data.keys()
+    return {name: form.cleaned_data[name] for name in names}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def treatment_add(request, pk):
+    client = selectors.client_for(request.user, pk)
+    if policy.ceiling_for(request.user, client) < DataClass.L3:
+        raise door.AccessDenied()
+    form = TreatmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.treatment_add(actor=request.user, client=client, **form.cleaned_data)
+        messages.success(request, _("Treatment recorded."))
+        return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/treatment_form.html", {"form": form, "client": client})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def photo_add(request, pk):
+    client = selectors.client_for(request.user, pk)
+    if policy.ceiling_for(request.user, client) < DataClass.L4:
+        raise door.AccessDenied()
+    form = PhotoForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.photo_add(actor=request.user, client=client, upload=form.cleaned_data["image"],
+                               kind=form.cleaned_data["kind"], taken_on=form.cleaned_data["taken_on"])
+        except ValidationError as exc:
+            form.add_error("image", exc)
+        else:
+            messages.success(request, _("Photo added."))
+            return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/upload_form.html",
+                  {"form": form, "client": client, "title": _("Add a photo")})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def form_add(request, pk):
+    client = selectors.client_for(request.user, pk)
+    if policy.ceiling_for(request.user, client) < DataClass.L4:
+        raise door.AccessDenied()
+    form = SignedForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.form_add(actor=request.user, client=client,
+                              upload=form.cleaned_data["document"], kind=form.cleaned_data["kind"],
+                              signed_on=form.cleaned_data["signed_on"])
+        except ValidationError as exc:
+            form.add_error("document", exc)
+        else:
+            messages.success(request, _("Signed form added."))
+            return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/upload_form.html",
+                  {"form": form, "client": client, "title": _("Add a signed form")})
+
+
+def _file_response(data: bytes, content_type: str, filename: str, *, inline: bool) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    disposition = "inline" if inline else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "no-store, private"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@login_required
+def photo_view(request, pk, photo_pk):
+    client = selectors.client_for(request.user, pk)
+    photo = get_object_or_404(Photo, pk=photo_pk, client=client)
+    with door.open_client(user=request.user, client=client, purpose="view a photo",
+                          action="photo.view", want=DataClass.L4):
+        data = photo.image.read()
+    ext = photo.content_type.split("/")[-1]
+    return _file_response(data, photo.content_type, f"{client.code}-{photo.kind}.{ext}", inline=True)
+
+
+@login_required
+def form_view(request, pk, form_pk):
+    client = selectors.client_for(request.user, pk)
+    signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
+    with door.open_client(user=request.user, client=client, purpose="view a signed form",
+                          action="form.view", want=DataClass.L4):
+        data = signed.document.read()
+    ext = "pdf" if signed.content_type == "application/pdf" else signed.content_type.split("/")[-1]
+    return _file_response(data, signed.content_type, f"{client.code}-{signed.kind}.{ext}",
+                          inline=signed.content_type != "application/pdf")

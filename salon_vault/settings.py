@@ -1,0 +1,233 @@
+"""Salon Vault settings: everything comes from the environment, with embedded defaults.
+
+The embedded defaults (SQLite for both databases, a keyring file under ``var/``, Celery
+on a filesystem broker) are what ``make run`` uses on a fresh machine. Production sets
+``DATABASE_URL``, ``VAULT_DATABASE_URL``, ``REDIS_URL``, ``SALON_VAULT_KEYRING`` and
+``SECRET_KEY`` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SALON_VAULT_VAR", BASE_DIR / "var"))
+
+
+def envstr(name: str, default: str | None = None) -> str | None:
+    """A string from NAME, or from the file named by NAME_FILE (mounted secrets)."""
+    if path := os.environ.get(f"{name}_FILE"):
+        return Path(path).read_text().strip()
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, not {raw!r}")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _local_secret_key() -> str:
+    # The embedded default keeps a generated key beside the local data, never in code.
+    # It signs sessions only; no data key is ever derived from it.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envstr("SECRET_KEY") or _local_secret_key()
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "vault",
+    "audit",
+    "access",
+    "records",
+    "transfer",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "salon_vault.urls"
+WSGI_APPLICATION = "salon_vault.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "access.context_processors.staff",
+            ],
+        },
+    },
+]
+
+# Two databases: `default` holds the records (ciphertext and blind indexes only);
+# `vault` holds the wrapped data keys. They are separate so that a dump of one is
+# useless without the other and the keyring.
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'salon_vault.sqlite3'}",
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+    ),
+    "vault": dj_database_url.parse(
+        envstr("VAULT_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'vault_keys.sqlite3'}",
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+    ),
+}
+for _db in DATABASES.values():
+    if _db["ENGINE"] == "django.db.backends.sqlite3":
+        _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                          "init_command": "PRAGMA journal_mode=WAL;"}
+DATABASE_ROUTERS = ["vault.routers.VaultRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SALON_VAULT_KEYRING = envstr("SALON_VAULT_KEYRING") or str(VAR_DIR / "keyring.json")
+
+REDIS_URL = envstr("REDIS_URL") or ""
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "records:client_list"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+# Encrypted photos and forms live here as opaque blobs with random names. No URL serves
+# this folder: files reach a browser only through the audited views in `records`.
+VAULT_FILES_ROOT = Path(os.environ.get("VAULT_FILES_ROOT", VAR_DIR / "vault-files"))
+MEDIA_ROOT = VAR_DIR / "media"
+PHOTO_MAX_BYTES = envint("PHOTO_MAX_BYTES", 15 * 1024 * 1024)
+FORM_MAX_BYTES = envint("FORM_MAX_BYTES", 15 * 1024 * 1024)
+IMPORT_MAX_BYTES = envint("IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
+# Celery: Redis when REDIS_URL is set, else a filesystem broker that needs nothing else.
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 30 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = TIME_ZONE
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    _celery_dir = VAR_DIR / "celery"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+    }
+# Periodic jobs are declared here, in one place; django-celery-beat stores them.
+CELERY_BEAT_SCHEDULE = {
+    "vault-health-check": {
+        "task": "vault.tasks.vault_health_check",
+        "schedule": envint("VAULT_HEALTH_CHECK_SECONDS", 3600),
+    },
+}
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "audit.logfilter.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}
+
+DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""

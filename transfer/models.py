@@ -1,0 +1,1 @@
+"""Sale of the business: checklist, notices, approvals, sealed package (to come)."""

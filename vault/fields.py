@@ -1,0 +1,334 @@
+"""Encrypted model fields.
+
+Each field stores AES-GCM ciphertext sealed with the data key of the row's *subject*
+(the client it belongs to) and bound to model, field, row and subject. Reading the
+attribute yields plaintext only inside an unsealing scope that allows the subject and the
+field's data class; elsewhere it yields ``Sealed``, which prints ``‹sealed›``.
+
+A model with encrypted fields names its subject with ``VAULT_SUBJECT_FIELD`` ("pk" for
+the client itself, "client_id" for its treatments, photos and forms).
+
+Encrypted fields cannot be used in lookups other than ``isnull``: search goes through
+``BlindIndexField``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import FieldError
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from . import aead, blind
+from .classes import DataClass
+from .errors import IntegrityError, SealedError
+from .scope import _MISSING, SEALED_TEXT, Sealed, current
+
+
+def _subject(instance: models.Model) -> uuid.UUID:
+    subject = getattr(instance, instance.VAULT_SUBJECT_FIELD)
+    if subject is None:
+        raise SealedError(f"{type(instance).__name__} has no subject to seal its fields with")
+    return subject if isinstance(subject, uuid.UUID) else uuid.UUID(str(subject))
+
+
+class SealedAttribute(DeferredAttribute):
+    """Data descriptor: the stored value is unsealed on read when the scope allows it."""
+
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        raw = super().__get__(instance, cls)
+        if not isinstance(raw, Sealed):
+            return raw
+        scope = current()
+        subject = _subject(instance)
+        if scope is None or not scope.allows(subject, self.field.data_class):
+            return raw
+        value = scope.recall(raw.blob)
+        if value is _MISSING:
+            value = self.field.unseal(instance, subject, raw.blob, scope)
+            scope.remember(raw.blob, value)
+        return value
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
+
+class EncryptedField(models.BinaryField):
+    descriptor_class = SealedAttribute
+
+    def __init__(self, *args, data_class: int, **kwargs):
+        if data_class not in (DataClass.L2, DataClass.L3, DataClass.L4):
+            raise ValueError("encrypted fields hold L2, L3 or L4 data")
+        self.data_class = DataClass(data_class)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["data_class"] = int(self.data_class)
+        for default in ("null", "blank"):
+            kwargs.pop(default, None)
+        kwargs.pop("editable", None)
+        return name, path, args, kwargs
+
+    # -- encoding of plaintext, per type --------------------------------------------
+    def encode(self, value) -> bytes:
+        return str(value).encode()
+
+    def decode(self, data: bytes):
+        return data.decode()
+
+    # -- sealing ----------------------------------------------------------------------
+    def _context(self, instance, subject: uuid.UUID) -> bytes:
+        return aead.context(instance._meta.label_lower, self.name, instance.pk, subject)
+
+    def seal(self, instance, value) -> bytes:
+        scope = current()
+        subject = _subject(instance)
+        if scope is None or not scope.allows(subject, self.data_class):
+            raise SealedError(
+                f"{instance._meta.label}.{self.name} cannot be written outside a scope that allows it"
+            )
+        generation, cipher = scope.sealing_cipher(subject)
+        blob = aead.seal(cipher, aead.KeyId(subject, generation), self.encode(value),
+                         self._context(instance, subject))
+        scope.remember(blob, value)
+        return blob
+
+    def unseal(self, instance, subject: uuid.UUID, blob: bytes, scope):
+        kid = aead.key_id(blob)
+        if kid.subject != subject:
+            raise IntegrityError("ciphertext belongs to another subject")
+        data = aead.open_(scope.cipher(kid.subject, kid.generation), blob,
+                          self._context(instance, subject))
+        return self.decode(data)
+
+    # -- Django plumbing --------------------------------------------------------------
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else Sealed(bytes(value))
+
+    def to_python(self, value):
+        return value
+
+    def pre_save(self, model_instance, add):
+        raw = model_instance.__dict__.get(self.attname)
+        if raw is None or raw == "":
+            return None
+        if isinstance(raw, Sealed):
+            return raw.blob
+        return self.seal(model_instance, raw)
+
+    def get_prep_value(self, value):
+        if isinstance(value, Sealed):
+            return value.blob
+        if value is None or isinstance(value, bytes | memoryview):
+            return value
+        raise SealedError(f"{self.name} is encrypted and cannot be compared with plaintext")
+
+    def get_lookup(self, lookup_name):
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        raise FieldError(f"{self.name} is encrypted; search it through a blind index instead")
+
+    def get_transform(self, lookup_name):
+        return None
+
+    def value_from_object(self, obj):
+        return obj.__dict__.get(self.attname)
+
+    def value_to_string(self, obj):
+        return SEALED_TEXT
+
+
+class EncryptedTextField(EncryptedField):
+    pass
+
+
+class EncryptedDateField(EncryptedField):
+    def encode(self, value) -> bytes:
+        if not isinstance(value, dt.date):
+            value = dt.date.fromisoformat(str(value))
+        return value.isoformat().encode()
+
+    def decode(self, data: bytes):
+        return dt.date.fromisoformat(data.decode())
+
+
+class EncryptedDecimalField(EncryptedField):
+    def encode(self, value) -> bytes:
+        return str(Decimal(value)).encode()
+
+    def decode(self, data: bytes):
+        return Decimal(data.decode())
+
+
+class EncryptedJSONField(EncryptedField):
+    def encode(self, value) -> bytes:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+    def decode(self, data: bytes):
+        return json.loads(data)
+
+
+class BlindIndexField(models.CharField):
+    """A keyed-HMAC index of another (encrypted) field, kept in step on save.
+
+    It recomputes itself whenever its source holds plaintext, i.e. was assigned since the
+    row was loaded; a row loaded from the database keeps its stored index.
+    """
+
+    def __init__(self, *args, source: str, kind: str, **kwargs):
+        if kind not in blind.NORMALISERS:
+            raise ValueError(f"unknown blind index kind {kind!r}")
+        self.source, self.kind = source, kind
+        kwargs.setdefault("max_length", blind.DIGEST_CHARS)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("db_index", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.update(source=self.source, kind=self.kind)
+        for key in ("max_length", "blank", "default", "editable", "db_index"):
+            kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        if self.source not in model_instance.__dict__:  # deferred: keep the stored index
+            return getattr(model_instance, self.attname)
+        raw = model_instance.__dict__[self.source]
+        if not isinstance(raw, Sealed):
+            setattr(model_instance, self.attname, blind.terms(self.kind, raw))
+        return getattr(model_instance, self.attname)
+
+
+# -- encrypted files -------------------------------------------------------------------
+def _files_root() -> Path:
+    return Path(settings.VAULT_FILES_ROOT)
+
+
+class VaultFile:
+    """A sealed file: prints ``‹sealed›``; ``read()`` decrypts inside an allowing scope."""
+
+    __slots__ = ("field", "instance", "name")
+
+    def __init__(self, field: EncryptedFileField, instance, name: str) -> None:
+        self.field, self.instance, self.name = field, instance, name
+
+    def __repr__(self) -> str:
+        return SEALED_TEXT
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("sealed files cannot be pickled or sent to a task")
+
+    def read(self) -> bytes:
+        return self.field.read(self.instance, self.name)
+
+
+class PendingFile(bytes):
+    """Plaintext bytes assigned to a file field and not yet written."""
+
+
+class SealedFileAttribute(DeferredAttribute):
+    def __get__(self, instance, cls=None):
+        if instance is None:
+            return self
+        raw = super().__get__(instance, cls)
+        if raw is None or raw == "" or isinstance(raw, PendingFile):
+            return raw or None
+        return VaultFile(self.field, instance, raw)
+
+    def __set__(self, instance, value):
+        if isinstance(value, VaultFile):
+            value = value.name
+        elif isinstance(value, bytes) and not isinstance(value, PendingFile):
+            value = PendingFile(value)
+        elif hasattr(value, "read"):
+            value.seek(0)
+            value = PendingFile(value.read())
+        instance.__dict__[self.field.attname] = value
+
+
+class EncryptedFileField(models.CharField):
+    """Stores the file's ciphertext in the vault file store under a random name."""
+
+    descriptor_class = SealedFileAttribute
+
+    def __init__(self, *args, data_class: int, **kwargs):
+        self.data_class = DataClass(data_class)
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["data_class"] = int(self.data_class)
+        for key in ("max_length", "blank", "default", "editable"):
+            kwargs.pop(key, None)
+        return name, path, args, kwargs
+
+    def _context(self, instance, subject: uuid.UUID, name: str) -> bytes:
+        return aead.context(instance._meta.label_lower, self.name, instance.pk, subject) + (
+            b"|" + name.encode())
+
+    def pre_save(self, model_instance, add):
+        raw = model_instance.__dict__.get(self.attname)
+        if not isinstance(raw, PendingFile):
+            return raw or ""
+        scope = current()
+        subject = _subject(model_instance)
+        if scope is None or not scope.allows(subject, self.data_class):
+            raise SealedError(f"{model_instance._meta.label}.{self.name} cannot be written here")
+        name = f"{uuid.uuid4().hex}.sv"
+        generation, cipher = scope.sealing_cipher(subject)
+        blob = aead.seal(cipher, aead.KeyId(subject, generation), bytes(raw),
+                         self._context(model_instance, subject, name))
+        _write_atomically(_files_root() / name[:2] / name, blob)
+        model_instance.__dict__[self.attname] = name
+        return name
+
+    def read(self, instance, name: str) -> bytes:
+        scope = current()
+        subject = _subject(instance)
+        if scope is None or not scope.allows(subject, self.data_class):
+            raise SealedError(f"{instance._meta.label}.{self.name} is sealed here")
+        blob = (_files_root() / name[:2] / name).read_bytes()
+        kid = aead.key_id(blob)
+        if kid.subject != subject:
+            raise IntegrityError("file belongs to another subject")
+        return aead.open_(scope.cipher(kid.subject, kid.generation), blob,
+                          self._context(instance, subject, name))
+
+    def get_lookup(self, lookup_name):
+        if lookup_name in ("isnull", "exact"):
+            return super().get_lookup(lookup_name)
+        raise FieldError(f"{self.name} is an encrypted file and cannot be searched")
+
+    def value_to_string(self, obj):
+        return SEALED_TEXT
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,96 @@
+"""Data keys: create, wrap, unwrap, shred. Unwrapped keys never leave process memory."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import transaction
+
+from . import keyring
+from .errors import IntegrityError, KeyringError, ShreddedError
+from .models import DataKey, ShredRecord
+
+DEK_BYTES = 32
+
+
+def _wrap_ad(subject: uuid.UUID, generation: int, kek_version: int) -> bytes:
+    return b"dek|" + subject.bytes + generation.to_bytes(4, "big") + kek_version.to_bytes(4, "big")
+
+
+def wrap(subject: uuid.UUID, generation: int, dek: bytes, kek_version: int | None = None) -> DataKey:
+    ring = keyring.provider()
+    version = kek_version or ring.primary_version()
+    nonce = os.urandom(12)
+    ct = AESGCM(ring.kek(version)).encrypt(nonce, dek, _wrap_ad(subject, generation, version))
+    return DataKey(subject_id=subject, generation=generation, kek_version=version,
+                   wrapped=nonce + ct)
+
+
+def unwrap(key: DataKey) -> bytes:
+    ring = keyring.provider()
+    wrapped = bytes(key.wrapped)
+    try:
+        return AESGCM(ring.kek(key.kek_version)).decrypt(
+            wrapped[:12], wrapped[12:], _wrap_ad(key.subject_id, key.generation, key.kek_version))
+    except InvalidTag:
+        raise IntegrityError(f"data key of {key.subject_id} failed to unwrap") from None
+
+
+def _refuse_shredded(subjects: set[uuid.UUID]) -> None:
+    if ShredRecord.objects.filter(subject_id__in=subjects).exists():
+        raise ShreddedError("a data key cannot be created for a shredded subject")
+
+
+def create(subjects: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[int, AESGCM]]:
+    """Create generation-1 data keys for new subjects, in one write."""
+    subjects = set(subjects)
+    _refuse_shredded(subjects)
+    fresh = {s: os.urandom(DEK_BYTES) for s in subjects}
+    DataKey.objects.bulk_create([wrap(s, 1, dek) for s, dek in fresh.items()], batch_size=2000)
+    return {s: (1, AESGCM(dek)) for s, dek in fresh.items()}
+
+
+def load(subjects: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, int], AESGCM]:
+    """Unwrap every generation of the given subjects' keys, in one query per 2000 subjects."""
+    subjects = list(set(subjects))
+    found: dict[tuple[uuid.UUID, int], AESGCM] = {}
+    for i in range(0, len(subjects), 2000):
+        for key in DataKey.objects.filter(subject_id__in=subjects[i:i + 2000]):
+            found[(key.subject_id, key.generation)] = AESGCM(unwrap(key))
+    return found
+
+
+def current_generation(subject: uuid.UUID) -> int | None:
+    return (DataKey.objects.filter(subject_id=subject)
+            .order_by("-generation").values_list("generation", flat=True).first())
+
+
+def shred(subject: uuid.UUID, *, actor: str, reason: str) -> None:
+    """Destroy every key of a subject: all copies of their data become unreadable."""
+    with transaction.atomic(using="default"):
+        ShredRecord.objects.get_or_create(subject_id=subject,
+                                          defaults={"actor": actor, "reason": reason})
+    DataKey.objects.filter(subject_id=subject).delete()
+
+
+def replay_shred_ledger() -> int:
+    """After restoring the key store from a backup, destroy keys the ledger says are gone."""
+    shredded = list(ShredRecord.objects.values_list("subject_id", flat=True))
+    deleted = 0
+    for i in range(0, len(shredded), 2000):
+        deleted += DataKey.objects.filter(subject_id__in=shredded[i:i + 2000]).delete()[0]
+    return deleted
+
+
+def check_keyring_covers_keys() -> list[int]:
+    """KEK versions used by stored data keys but absent from the keyring."""
+    used = set(DataKey.objects.values_list("kek_version", flat=True).distinct())
+    try:
+        held = set(keyring.provider().versions())
+    except KeyringError:
+        held = set()
+    return sorted(used - held)

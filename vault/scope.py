@@ -1,0 +1,141 @@
+"""The unsealing scope: the only place where encrypted attributes turn into plaintext.
+
+A scope names the subjects it may unseal and the highest data class for each. Outside a
+scope (or beyond its ceiling) an encrypted attribute is a ``Sealed`` value that prints
+``‹sealed›``. Scopes are opened only by the door in ``access/`` after the audit event has
+been written; nothing else in the project calls ``_open``.
+
+The scope also holds the unwrapped data keys and the plaintext it has produced, so both
+live exactly as long as the request or job that opened it.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from . import keystore
+from .classes import DataClass
+from .errors import SealedError, ShreddedError
+
+SEALED_TEXT = "‹sealed›"
+
+
+class Sealed:
+    """A stored ciphertext standing in for its value outside a scope."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def __repr__(self) -> str:
+        return SEALED_TEXT
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return SEALED_TEXT
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sealed) and other.blob == self.blob
+
+    def __hash__(self) -> int:
+        return hash(self.blob)
+
+    def __reduce__(self):
+        raise TypeError("sealed values cannot be pickled or sent to a task")
+
+
+class UnsealingScope:
+    def __init__(self, *, ceilings: Mapping[uuid.UUID, int], default_ceiling: int,
+                 actor: str, purpose: str, may_create_keys: bool) -> None:
+        self._ceilings = dict(ceilings)
+        self._default = int(default_ceiling)
+        self.actor = actor
+        self.purpose = purpose
+        self._may_create = may_create_keys
+        self._keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
+        self._current: dict[uuid.UUID, int] = {}
+        self._plain: dict[bytes, object] = {}
+
+    def __repr__(self) -> str:
+        return f"<UnsealingScope actor={self.actor!r} purpose={self.purpose!r}>"
+
+    def ceiling(self, subject: uuid.UUID) -> int:
+        return self._ceilings.get(subject, self._default)
+
+    def allows(self, subject: uuid.UUID, data_class: int) -> bool:
+        return data_class <= self.ceiling(subject)
+
+    def prefetch(self, subjects: Iterable[uuid.UUID]) -> None:
+        """Unwrap the keys of many subjects in one query (list pages, jobs)."""
+        missing = {s for s in subjects if s not in self._current}
+        if not missing:
+            return
+        for (subject, gen), cipher in keystore.load(missing).items():
+            self._keys[(subject, gen)] = cipher
+            self._current[subject] = max(gen, self._current.get(subject, 0))
+
+    def create_keys(self, subjects: Iterable[uuid.UUID]) -> None:
+        """Create data keys for new subjects in one write (bulk imports, demo data)."""
+        if not self._may_create:
+            raise SealedError("this scope may not create data keys")
+        for subject, (gen, cipher) in keystore.create(subjects).items():
+            self._keys[(subject, gen)] = cipher
+            self._current[subject] = gen
+
+    def cipher(self, subject: uuid.UUID, generation: int) -> AESGCM:
+        if (subject, generation) not in self._keys:
+            self.prefetch([subject])
+        try:
+            return self._keys[(subject, generation)]
+        except KeyError:
+            raise ShreddedError("no data key for this value: it has been shredded") from None
+
+    def sealing_cipher(self, subject: uuid.UUID) -> tuple[int, AESGCM]:
+        if subject not in self._current:
+            self.prefetch([subject])
+        if subject not in self._current:
+            self.create_keys([subject])
+        gen = self._current[subject]
+        return gen, self._keys[(subject, gen)]
+
+    def remember(self, blob: bytes, value: object) -> None:
+        self._plain[blob] = value
+
+    def recall(self, blob: bytes) -> object:
+        return self._plain.get(blob, _MISSING)
+
+    def close(self) -> None:
+        self._keys.clear()
+        self._plain.clear()
+        self._current.clear()
+
+
+_MISSING = object()
+_scope: contextvars.ContextVar[UnsealingScope | None] = contextvars.ContextVar(
+    "salon_vault_unsealing_scope", default=None)
+
+
+def current() -> UnsealingScope | None:
+    return _scope.get()
+
+
+@contextmanager
+def _open(*, ceilings: Mapping[uuid.UUID, int] | None = None,
+          default_ceiling: int = DataClass.NONE, actor: str, purpose: str,
+          may_create_keys: bool = False) -> Iterator[UnsealingScope]:
+    """Open a scope. Only ``access.door`` calls this, after audit has recorded the access."""
+    scope = UnsealingScope(ceilings=ceilings or {}, default_ceiling=default_ceiling,
+                           actor=actor, purpose=purpose, may_create_keys=may_create_keys)
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+        scope.close()
