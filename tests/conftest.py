@@ -1,0 +1,112 @@
+"""People as fixtures, a fresh keyring per test session, both databases for every test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+
+from vault import keyring
+
+
+def pytest_collection_modifyitems(items):
+    # Every test may touch both databases: records in `default`, keys in `vault`.
+    for item in items:
+        if "e2e" not in item.keywords and item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(databases=["default", "vault"]))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_keyring():
+    from pathlib import Path
+
+    keyring.write_file(keyring.Keyring.generate(), Path(settings.SALON_VAULT_KEYRING))
+    keyring.reset()
+    yield
+    keyring.reset()
+
+
+@pytest.fixture
+def location(db):
+    from access.models import Location
+
+    return Location.objects.create(code="bj", name="北京国贸店")
+
+
+@pytest.fixture
+def other_location(db):
+    from access.models import Location
+
+    return Location.objects.create(code="sh", name="上海静安店")
+
+
+def _person(username, role, location):
+    from django.contrib.auth.models import User
+
+    from access.models import StaffProfile
+
+    user = User.objects.create_user(username=username, password="correct-horse-battery-9")
+    StaffProfile.objects.create(user=user, role=role, location=location, display_name=username)
+    return user
+
+
+@pytest.fixture
+def owner(location):
+    return _person("owner", "owner", None)
+
+
+@pytest.fixture
+def manager(location):
+    return _person("manager", "manager", location)
+
+
+@pytest.fixture
+def stylist(location):
+    return _person("stylist", "stylist", location)
+
+
+@pytest.fixture
+def receptionist(location):
+    return _person("reception", "reception", location)
+
+
+@pytest.fixture
+def auditor(location):
+    return _person("auditor", "auditor", None)
+
+
+@pytest.fixture
+def outsider(other_location):
+    """A stylist of another location."""
+    return _person("outsider", "stylist", other_location)
+
+
+@pytest.fixture
+def make_client(owner, location):
+    """Create a client through the real service, as the owner."""
+    from records import services
+
+    def make(*, location=location, assigned_staff=None, **data):
+        data.setdefault("full_name", "王芳")
+        data.setdefault("phone", "13900001234")
+        return services.client_create(actor=owner, location=location, data=data,
+                                      assigned_staff=assigned_staff)
+
+    return make
+
+
+@pytest.fixture
+def client_record(make_client, stylist):
+    return make_client(full_name="李娜", phone="13812345678", email="lina@example.cn",
+                       birthday=dt.date(1991, 3, 14), allergies="对PPD染发剂过敏",
+                       skin_type="混合性", assigned_staff=stylist)
+
+
+@pytest.fixture
+def login(client):
+    def as_(user):
+        client.force_login(user)
+        return client
+
+    return as_
