@@ -123,6 +123,7 @@ class Photo(models.Model):
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     image = EncryptedFileField(data_class=L4)
+    thumbnail = EncryptedFileField(data_class=L4)
     content_type = models.CharField(max_length=40)
     byte_size = models.PositiveIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)

@@ -13,7 +13,7 @@ from access import door
 from access.models import Location
 from vault.classes import DataClass
 
-from . import uploads
+from . import tasks, uploads
 from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 
 CLIENT_FIELDS = {"full_name": DataClass.L2, "phone": DataClass.L2, "wechat_id": DataClass.L2,
@@ -107,11 +107,26 @@ def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
     clean = uploads.clean_photo(upload)
     with door.open_client(user=actor, client=client, purpose="add a photo",
                           action="photo.create", want=DataClass.L4):
-        return Photo.objects.create(
+        photo = Photo.objects.create(
             client=client, treatment=treatment, kind=kind, taken_on=taken_on, uploaded_by=actor,
             image=clean.data, content_type=clean.content_type, byte_size=len(clean.data),
             width=clean.width, height=clean.height,
         )
+    # The task gets the id only; it opens the photo itself as a named system actor.
+    transaction.on_commit(lambda: tasks.make_photo_thumbnail.delay(str(photo.pk)))
+    return photo
+
+
+def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
+    """Make the encrypted thumbnail of a photo. Safe to run twice: a second run does nothing."""
+    photo = Photo.objects.filter(pk=photo_id).first()
+    if photo is None or photo.thumbnail:
+        return False
+    with door.open_for_system(actor="thumbnailer", purpose="make a photo thumbnail",
+                              subjects=[photo.client_id], ceiling=DataClass.L4):
+        photo.thumbnail = uploads.thumbnail(photo.image.read())
+        photo.save(update_fields=["thumbnail"])
+    return True
 
 
 def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date) -> ClientForm:

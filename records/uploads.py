@@ -68,3 +68,16 @@ def clean_form_document(upload) -> CleanFile:
         return clean_photo(upload)
     except ValidationError:
         raise ValidationError(_("Forms must be PDF files or JPEG, PNG or WebP images.")) from None
+
+
+THUMBNAIL_EDGE = 320
+
+
+def thumbnail(data: bytes) -> bytes:
+    """A small JPEG for list and detail pages; full photos stay behind a click."""
+    with Image.open(io.BytesIO(data)) as img:
+        img = img.convert("RGB")
+        img.thumbnail((THUMBNAIL_EDGE, THUMBNAIL_EDGE))
+        out = io.BytesIO()
+        img.save(out, format="JPEG", quality=82)
+    return out.getvalue()

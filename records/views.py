@@ -176,11 +176,13 @@ def _file_response(data: bytes, content_type: str, filename: str, *, inline: boo
 def photo_view(request, pk, photo_pk):
     client = selectors.client_for(request.user, pk)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
+    small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
     with door.open_client(user=request.user, client=client, purpose="view a photo",
                           action="photo.view", want=DataClass.L4):
-        data = photo.image.read()
-    ext = photo.content_type.split("/")[-1]
-    return _file_response(data, photo.content_type, f"{client.code}-{photo.kind}.{ext}", inline=True)
+        data = photo.thumbnail.read() if small else photo.image.read()
+    content_type = "image/jpeg" if small else photo.content_type
+    ext = content_type.split("/")[-1]
+    return _file_response(data, content_type, f"{client.code}-{photo.kind}.{ext}", inline=True)
 
 
 @login_required

@@ -221,3 +221,21 @@ def test_language_switch_changes_the_interface(client, owner):
     assert "Clients" in client.get("/clients/").content.decode()
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/clients/"})
     assert "客户" in client.get("/clients/").content.decode()
+
+
+def test_photo_thumbnail_is_made_by_a_task_that_is_given_only_the_id(
+        stylist, client_record, django_capture_on_commit_callbacks, monkeypatch):
+    from records import services, tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.make_photo_thumbnail, "delay", lambda *a, **k: sent.append((a, k)))
+    with django_capture_on_commit_callbacks(execute=True):
+        photo = services.photo_add(actor=stylist, client=client_record, upload=io.BytesIO(_jpeg()),
+                                   kind="before", taken_on=dt.date(2024, 5, 1))
+    assert sent == [((str(photo.pk),), {})]
+    assert tasks.make_photo_thumbnail(str(photo.pk)) is True
+    assert tasks.make_photo_thumbnail(str(photo.pk)) is False  # a second run changes nothing
+    photo.refresh_from_db()
+    assert photo.thumbnail and repr(photo.thumbnail) == "‹sealed›"
+    assert AccessEvent.objects.filter(actor_label="system:thumbnailer",
+                                      subjects=[str(client_record.pk)]).exists()
