@@ -13,7 +13,8 @@ from vault import keyring
 def pytest_collection_modifyitems(items):
     # Every test may touch both databases: records in `default`, keys in `vault`.
     for item in items:
-        if "e2e" not in item.keywords and item.get_closest_marker("django_db") is None:
+        in_e2e = "tests/e2e/" in str(item.fspath)
+        if not in_e2e and item.get_closest_marker("django_db") is None:
             item.add_marker(pytest.mark.django_db(databases=["default", "vault"]))
 
 
