@@ -1,0 +1,31 @@
+"""The admin shows structure, never plaintext: encrypted fields print ‹sealed› here."""
+
+from django.contrib import admin
+
+from .models import Client, Treatment
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Client)
+class ClientAdmin(ReadOnlyAdmin):
+    list_display = ("code", "location", "full_name", "phone", "last_visit")
+    list_filter = ("location",)
+    search_fields = ("code",)
+    readonly_fields = ("code", "location", "assigned_staff", "last_visit", "full_name", "phone",
+                       "email", "birthday")
+    fields = readonly_fields
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(ReadOnlyAdmin):
+    list_display = ("id", "client", "performed_on", "service")
