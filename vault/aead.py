@@ -55,11 +55,12 @@ def seal(cipher: AESGCM, kid: KeyId, plaintext: bytes, ctx: bytes) -> bytes:
 
 
 def open_(cipher: AESGCM, blob: bytes, ctx: bytes) -> bytes:
+    key_id(blob)  # refuses short or foreign blobs before the cipher sees them
     header = blob[:HEADER_BYTES]
     nonce = blob[HEADER_BYTES:HEADER_BYTES + NONCE_BYTES]
     try:
         return cipher.decrypt(nonce, blob[HEADER_BYTES + NONCE_BYTES:], header + ctx)
-    except InvalidTag:
+    except (InvalidTag, ValueError):
         raise IntegrityError(
             "ciphertext failed authentication: wrong key, damaged, or moved from another place"
         ) from None

@@ -39,6 +39,25 @@ def _subject(instance: models.Model) -> uuid.UUID:
     return subject if isinstance(subject, uuid.UUID) else uuid.UUID(str(subject))
 
 
+class Pending(Sealed):
+    """A value assigned in code. It prints ``‹sealed›`` like a stored one and reads back only
+    inside a scope that allows it, so an instance handed back by a service does not keep
+    plaintext readable after its scope has closed. Once sealed it also keeps its blob and
+    the context the blob is bound to, so a second save does not encrypt again."""
+
+    __slots__ = ("value", "context")
+
+    def __init__(self, value) -> None:
+        super().__init__(b"")
+        self.value = value
+        self.context = b""
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+
 class SealedAttribute(DeferredAttribute):
     """Data descriptor: the stored value is unsealed on read when the scope allows it."""
 
@@ -52,13 +71,20 @@ class SealedAttribute(DeferredAttribute):
         subject = _subject(instance)
         if scope is None or not scope.allows(subject, self.field.data_class):
             return raw
-        value = scope.recall(raw.blob)
+        if isinstance(raw, Pending):
+            return raw.value
+        # The cache is keyed by the binding context too: a copy of this blob elsewhere
+        # must still fail to decrypt, even after the original has been read.
+        key = (self.field._context(instance, subject), raw.blob)
+        value = scope.recall(key)
         if value is _MISSING:
             value = self.field.unseal(instance, subject, raw.blob, scope)
-            scope.remember(raw.blob, value)
+            scope.remember(key, value)
         return value
 
     def __set__(self, instance, value):
+        if value is not None and not isinstance(value, Sealed):
+            value = None if value == "" else Pending(value)
         instance.__dict__[self.field.attname] = value
 
 
@@ -92,7 +118,7 @@ class EncryptedField(models.BinaryField):
     def _context(self, instance, subject: uuid.UUID) -> bytes:
         return aead.context(instance._meta.label_lower, self.name, instance.pk, subject)
 
-    def seal(self, instance, value) -> bytes:
+    def seal(self, instance, value: Pending) -> bytes:
         scope = current()
         subject = _subject(instance)
         if scope is None or not scope.allows(subject, self.data_class):
@@ -100,10 +126,13 @@ class EncryptedField(models.BinaryField):
                 f"{instance._meta.label}.{self.name} cannot be written outside a scope that allows it"
             )
         generation, cipher = scope.sealing_cipher(subject)
-        blob = aead.seal(cipher, aead.KeyId(subject, generation), self.encode(value),
-                         self._context(instance, subject))
-        scope.remember(blob, value)
-        return blob
+        context = self._context(instance, subject)
+        encoded = self.encode(value.value)
+        value.blob = aead.seal(cipher, aead.KeyId(subject, generation), encoded, context)
+        value.context = context
+        # Read back as its type (a date, a Decimal), exactly as a stored value would be.
+        value.value = self.decode(encoded)
+        return value.blob
 
     def unseal(self, instance, subject: uuid.UUID, blob: bytes, scope):
         kid = aead.key_id(blob)
@@ -122,13 +151,22 @@ class EncryptedField(models.BinaryField):
 
     def pre_save(self, model_instance, add):
         raw = model_instance.__dict__.get(self.attname)
-        if raw is None or raw == "":
+        if raw is None:
             return None
+        if isinstance(raw, Pending):
+            if raw.blob and raw.context == self._context(model_instance, _subject(model_instance)):
+                return raw.blob
+            return self.seal(model_instance, raw)
         if isinstance(raw, Sealed):
             return raw.blob
-        return self.seal(model_instance, raw)
+        # Assigned by Django itself (e.g. __init__ of a deferred instance) as plaintext.
+        pending = Pending(raw)
+        model_instance.__dict__[self.attname] = pending
+        return self.seal(model_instance, pending)
 
     def get_prep_value(self, value):
+        if isinstance(value, Pending):
+            raise SealedError(f"{self.name}: a value assigned in code cannot be used in a query")
         if isinstance(value, Sealed):
             return value.blob
         if value is None or isinstance(value, bytes | memoryview):
@@ -156,7 +194,9 @@ class EncryptedTextField(EncryptedField):
 
 class EncryptedDateField(EncryptedField):
     def encode(self, value) -> bytes:
-        if not isinstance(value, dt.date):
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        elif not isinstance(value, dt.date):
             value = dt.date.fromisoformat(str(value))
         return value.isoformat().encode()
 
@@ -209,8 +249,9 @@ class BlindIndexField(models.CharField):
         if self.source not in model_instance.__dict__:  # deferred: keep the stored index
             return getattr(model_instance, self.attname)
         raw = model_instance.__dict__[self.source]
-        if not isinstance(raw, Sealed):
-            setattr(model_instance, self.attname, blind.terms(self.kind, raw))
+        if raw is None or isinstance(raw, Pending):
+            plain = raw.value if raw is not None else None
+            setattr(model_instance, self.attname, blind.terms(self.kind, plain and str(plain)))
         return getattr(model_instance, self.attname)
 
 

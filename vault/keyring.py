@@ -72,10 +72,12 @@ class Keyring:
     def loads(cls, text: str, *, source: str) -> Keyring:
         try:
             data = json.loads(text)
+            if data.get("format", FORMAT) != FORMAT:
+                raise KeyringError(f"keyring at {source} has unknown format {data.get('format')!r}")
             keks = {int(v): base64.b64decode(k, validate=True) for v, k in data["keks"].items()}
             ring = cls(primary=int(data["primary"]), keks=keks,
                        index=base64.b64decode(data["index_key"], validate=True), source=source)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(f"keyring at {source} is malformed ({type(exc).__name__})") from None
         if ring.primary not in ring.keks:
             raise KeyringError(f"keyring at {source} names primary {ring.primary} it does not hold")
@@ -115,6 +117,7 @@ def write_file(ring: Keyring, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a stale temp file may have had looser permissions
     with os.fdopen(fd, "w") as fh:
         fh.write(ring.dumps())
         fh.flush()

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import keystore
 from .classes import DataClass
-from .errors import SealedError, ShreddedError
+from .errors import IntegrityError, SealedError, ShreddedError
 
 SEALED_TEXT = "‹sealed›"
 
@@ -61,7 +61,7 @@ class UnsealingScope:
         self._may_create = may_create_keys
         self._keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
         self._current: dict[uuid.UUID, int] = {}
-        self._plain: dict[bytes, object] = {}
+        self._plain: dict[tuple[bytes, bytes], object] = {}
 
     def __repr__(self) -> str:
         return f"<UnsealingScope actor={self.actor!r} purpose={self.purpose!r}>"
@@ -95,6 +95,8 @@ class UnsealingScope:
         try:
             return self._keys[(subject, generation)]
         except KeyError:
+            if subject in self._current:
+                raise IntegrityError("ciphertext names a key generation that never existed") from None
             raise ShreddedError("no data key for this value: it has been shredded") from None
 
     def sealing_cipher(self, subject: uuid.UUID) -> tuple[int, AESGCM]:
@@ -105,11 +107,11 @@ class UnsealingScope:
         gen = self._current[subject]
         return gen, self._keys[(subject, gen)]
 
-    def remember(self, blob: bytes, value: object) -> None:
-        self._plain[blob] = value
+    def remember(self, key: tuple[bytes, bytes], value: object) -> None:
+        self._plain[key] = value
 
-    def recall(self, blob: bytes) -> object:
-        return self._plain.get(blob, _MISSING)
+    def recall(self, key: tuple[bytes, bytes]) -> object:
+        return self._plain.get(key, _MISSING)
 
     def close(self) -> None:
         self._keys.clear()

@@ -60,7 +60,7 @@ def test_a_keyring_with_several_versions_keeps_them_and_the_primary():
 
 def test_the_repr_and_str_of_a_keyring_never_show_key_material():
     ring = keyring.Keyring.generate()
-    for text in (repr(ring), str(ring), f"{ring}", "%s" % (ring,), repr([ring])):
+    for text in (repr(ring), str(ring), f"{ring}", "%s" % (ring,), repr([ring])):  # noqa: UP031
         for key in (ring.kek(1), ring.index_key()):
             assert base64.b64encode(key).decode() not in text
             assert key.hex() not in text
@@ -74,20 +74,26 @@ def test_asking_for_a_version_the_keyring_does_not_hold_raises_keyring_error():
 
 
 @pytest.mark.parametrize("text", [
-    "not json at all",
-    "",
-    "[]",
-    '"a string"',
-    "{}",
-    json.dumps({"primary": 1, "index_key": b64(32)}),                       # no keks
-    json.dumps({"primary": 1, "keks": {"1": b64(32)}}),                     # no index key
-    json.dumps({"keks": {"1": b64(32)}, "index_key": b64(32)}),             # no primary
-    json.dumps({"primary": 1, "keks": {"1": "!!not base64!!"}, "index_key": b64(32)}),
-    json.dumps({"primary": 1, "keks": {"one": b64(32)}, "index_key": b64(32)}),
-    json.dumps({"primary": "first", "keks": {"1": b64(32)}, "index_key": b64(32)}),
-    json.dumps({"primary": 1, "keks": {"1": 12345}, "index_key": b64(32)}),
-    json.dumps({"primary": 1, "keks": [b64(32)], "index_key": b64(32)}),   # keks not a mapping
-    json.dumps({"primary": 1, "keks": None, "index_key": b64(32)}),
+    pytest.param("not json at all", id="not-json"),
+    pytest.param("", id="empty"),
+    pytest.param("[]", id="a-list"),
+    pytest.param('"a string"', id="a-string"),
+    pytest.param("{}", id="empty-object"),
+    pytest.param(json.dumps({"primary": 1, "index_key": b64(32)}), id="no-keks"),
+    pytest.param(json.dumps({"primary": 1, "keks": {"1": b64(32)}}), id="no-index-key"),
+    pytest.param(json.dumps({"keks": {"1": b64(32)}, "index_key": b64(32)}), id="no-primary"),
+    pytest.param(json.dumps({"primary": 1, "keks": {"1": "!!not base64!!"}, "index_key": b64(32)}),
+                 id="kek-not-base64"),
+    pytest.param(json.dumps({"primary": 1, "keks": {"one": b64(32)}, "index_key": b64(32)}),
+                 id="version-not-a-number"),
+    pytest.param(json.dumps({"primary": "first", "keks": {"1": b64(32)}, "index_key": b64(32)}),
+                 id="primary-not-a-number"),
+    pytest.param(json.dumps({"primary": 1, "keks": {"1": 12345}, "index_key": b64(32)}),
+                 id="kek-not-a-string"),
+    pytest.param(json.dumps({"primary": 1, "keks": [b64(32)], "index_key": b64(32)}),
+                 id="keks-a-list"),
+    pytest.param(json.dumps({"primary": 1, "keks": None, "index_key": b64(32)}),
+                 id="keks-null"),
 ])
 def test_a_malformed_keyring_raises_keyring_error_naming_its_source(text):
     with pytest.raises(KeyringError) as info:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from records.models import Client, HealthNote, Treatment
 from vault import keyring, keystore
@@ -178,7 +178,7 @@ def test_no_key_can_be_created_for_a_shredded_subject(client_record, system_scop
     client = fresh(client_record)
     with system_scope(client_record.pk, create=True):
         client.full_name = "复活"
-        with pytest.raises(ShreddedError):
+        with pytest.raises(ShreddedError), transaction.atomic():
             client.save()
     assert keys_of(client_record.pk) == []
 
