@@ -72,6 +72,37 @@ def open_clients(*, user, clients: Sequence, purpose: str, action: str = "client
         yield Opening(ceilings, event.pk)
 
 
+def ceiling_for_new_client(user, location) -> int:
+    """What `user` could open of a client they create at `location` (not assigned to anyone)."""
+    return policy.ceiling_for(user, _NewClient(location_id=location.pk))
+
+
+@dataclass(frozen=True)
+class _NewClient:
+    location_id: object
+    assigned_staff_id: object = None
+
+
+@contextmanager
+def open_new_clients(*, user, location, subjects: Sequence[uuid.UUID], purpose: str,
+                     want: int, action: str = "client.import",
+                     detail: dict | None = None) -> Iterator[Opening]:
+    """Open a batch of clients that `user` is creating (an import), up to `want`."""
+    ceiling = ceiling_for_new_client(user, location)
+    allowed = ceiling >= want
+    event = audit.record(
+        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        outcome="allowed" if allowed else "denied", subjects=subjects if allowed else [],
+        data_class=want, purpose=purpose, detail=(detail or {}) | {"count": len(subjects)},
+    )
+    if not allowed:
+        raise AccessDenied()
+    ceilings = dict.fromkeys(subjects, want)
+    with vault_scope._open(ceilings=ceilings, actor=_label(user), purpose=purpose,
+                           may_create_keys=True):
+        yield Opening(ceilings, event.pk)
+
+
 @contextmanager
 def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] | None = None,
                     ceiling: int = DataClass.L4, create: bool = False) -> Iterator[Opening]:
@@ -86,7 +117,7 @@ def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] |
         outcome="allowed", subjects=subjects or [], data_class=ceiling, purpose=purpose,
         detail={"all_subjects": subjects is None},
     )
-    ceilings = {s: ceiling for s in subjects} if subjects is not None else {}
+    ceilings = dict.fromkeys(subjects, ceiling) if subjects is not None else {}
     default = ceiling if subjects is None else DataClass.NONE
     with vault_scope._open(ceilings=ceilings, default_ceiling=default, actor=label,
                            purpose=purpose, may_create_keys=create):

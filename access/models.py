@@ -11,7 +11,7 @@ class Location(models.Model):
     """A branch of the salon business."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    code = models.SlugField(max_length=32, unique=True)
+    code = models.SlugField(max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
 
     class Meta:

@@ -13,12 +13,13 @@ class RequestFacts:
     user_agent: str = ""
 
 
-_facts: contextvars.ContextVar[RequestFacts] = contextvars.ContextVar(
-    "salon_vault_request_facts", default=RequestFacts())
+_NO_REQUEST = RequestFacts()
+_facts: contextvars.ContextVar[RequestFacts | None] = contextvars.ContextVar(
+    "salon_vault_request_facts", default=None)
 
 
 def current() -> RequestFacts:
-    return _facts.get()
+    return _facts.get() or _NO_REQUEST
 
 
 def bind(facts: RequestFacts) -> contextvars.Token:

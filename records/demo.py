@@ -52,7 +52,7 @@ class StaffSpec:
     display_name: str
 
 
-# The first five are the logins the README and the tests talk about; the rest make the
+# The first five are the logins `make run` prints first and the tests use; the rest make the
 # assignment of clients look like a real salon with several stylists per branch.
 STAFF = (
     StaffSpec("owner", Role.OWNER, None, "陈静（店主）"),
@@ -71,11 +71,15 @@ STAFF = (
 KIND_OF_ROLE = {Role.STYLIST: "hair", Role.BEAUTICIAN: "beauty"}
 
 # -- vocabulary ------------------------------------------------------------------------
-PHONE_PREFIXES = ("130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 "
-                  "159 166 173 175 176 177 178 180 181 182 183 185 186 187 188 189 198 199").split()
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+PHONE_PREFIXES = _words("130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 "
+                  "159 166 173 175 176 177 178 180 181 182 183 185 186 187 188 189 198 199")
 EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "139.com")
-MODERN_GIVEN = ("梓涵 欣怡 子涵 诗涵 雨桐 思彤 一诺 可馨 语嫣 佳怡 晓彤 梦瑶 雅琪 若曦 紫萱 "
-                "书瑶 婉清 沐晴 嘉欣 心怡 静怡 安琪 悦 琳 瑶 萌 楠 璐 倩 薇").split()
+MODERN_GIVEN = _words("梓涵 欣怡 子涵 诗涵 雨桐 思彤 一诺 可馨 语嫣 佳怡 晓彤 梦瑶 雅琪 若曦 紫萱 "
+                      "书瑶 婉清 沐晴 嘉欣 心怡 静怡 安琪 悦 琳 瑶 萌 楠 璐 倩 薇")
 SKIN_TYPES = ("干性", "油性", "混合性", "敏感性", "中性")
 SKIN_WEIGHTS = (20, 18, 35, 17, 10)
 HAIR_COLOURS = ("自然黑", "深棕", "栗棕", "亚麻灰", "奶茶棕", "酒红", "冷棕", "黑茶色")
@@ -230,11 +234,13 @@ def _health(rng: random.Random, female: bool) -> dict[str, str] | None:
 
 
 def _colour_formula(rng: random.Random, kind: str) -> str:
-    oxidant = f"{rng.choice((3, 6, 9))}% 双氧 {rng.choice((40, 60, 80, 90, 120))}ml"
+    strength = rng.choice((6, 9, 12) if kind == "bleach" else (3, 6, 9))
+    oxidant = f"{strength}% 双氧 {rng.choice((40, 60, 80, 90, 120))}ml"
     minutes = f"停留{rng.choice((20, 25, 30, 35, 40, 45))}分钟"
     if kind == "bleach":
         return f"漂粉 {rng.choice((20, 30, 40))}g + {oxidant}, {minutes}"
-    mix = f"{rng.choice(SHADES)} + {rng.choice(SHADES)} {rng.choice(('1:1', '2:1', '1:2'))}"
+    first, second = rng.sample(SHADES, 2)
+    mix = f"{first} + {second} {rng.choice(('1:1', '2:1', '1:2'))}"
     return f"{mix}, {oxidant}, {minutes}"
 
 
@@ -248,12 +254,14 @@ def _staff_of(location: str) -> dict[str, list[str]]:
 
 TEAMS = {code: _staff_of(code) for code in LOCATIONS}
 ROLE_OF = {spec.username: spec.role for spec in STAFF}
+DEMO_NAMES = tuple(ROLE_OF)
+SERVICES_BY_KIND = {kind: [s for s in SERVICES if s.kind == kind] for kind in ("hair", "beauty")}
 
 
 def _treatment(rng: random.Random, on: dt.date, location: str, assigned: str,
                main_kind: str) -> TreatmentRow:
     kind = main_kind if rng.random() < 0.8 else ("beauty" if main_kind == "hair" else "hair")
-    service = rng.choice([s for s in SERVICES if s.kind == kind])
+    service = rng.choice(SERVICES_BY_KIND[kind])
     team = TEAMS[location][kind]
     staff = assigned if assigned in team and rng.random() < 0.85 else rng.choice(team)
     return TreatmentRow(
@@ -283,7 +291,8 @@ def _client(rng: random.Random, pools: Pools, visits: int, today: dt.date) -> Cl
     location = "bj" if rng.random() < 0.55 else "sh"
     team = TEAMS[location]
     assigned = rng.choice(team["hair"] * 3 + team["beauty"]) if rng.random() < 0.95 else ""
-    main_kind = KIND_OF_ROLE.get(ROLE_OF.get(assigned), rng.choice(("hair", "beauty")))
+    # A stylist's clients mostly come for hair, a beautician's for skin, nails and lashes.
+    main_kind = KIND_OF_ROLE[ROLE_OF[assigned]] if assigned else rng.choice(("hair", "beauty"))
     female = rng.random() < 0.78
     given = rng.choice(pools.female if female else pools.male)
     days = sorted(rng.choices(range(3 * 365), k=visits), reverse=True)
@@ -303,7 +312,7 @@ def demo_rows(*, seed: int, clients: int, treatments: int, today: dt.date,
     """The plaintext of `clients` demo clients, the same for the same arguments.
 
     `start` (the number of clients already in the salon) gives a later run its own
-    stream, so adding to a seeded salon never repeats a client id. Visit dates count back
+    stream of people and ids, so adding to a seeded salon does not repeat the first run. Visit dates count back
     from `today`; everything else depends on the seed alone.
     """
     pools = _pools(seed)
@@ -315,10 +324,11 @@ def demo_rows(*, seed: int, clients: int, treatments: int, today: dt.date,
 # -- photos and forms ------------------------------------------------------------------
 def demo_jpeg(*, seed: int, index: int, kind: str) -> bytes:
     """A 320×320 stylised portrait: the 'after' picture has the new, brighter colour."""
+    # Both pictures of a pair draw the same numbers, so only the hair colour differs.
     rng = random.Random(f"salon-vault-photo:{seed}:{index}")
-    hair = (rng.randint(40, 90), rng.randint(25, 60), rng.randint(15, 40))
-    if kind == "after":
-        hair = (rng.randint(120, 200), rng.randint(60, 140), rng.randint(40, 120))
+    before = (rng.randint(40, 90), rng.randint(25, 60), rng.randint(15, 40))
+    after = (rng.randint(120, 200), rng.randint(60, 140), rng.randint(40, 120))
+    hair = after if kind == "after" else before
     top, bottom = (rng.randint(200, 250),) * 3, (rng.randint(150, 200), 170, 190)
     img = ImageOps.colorize(Image.linear_gradient("L").resize((320, 320)), top, bottom)
     draw = ImageDraw.Draw(img)
@@ -332,8 +342,9 @@ def demo_jpeg(*, seed: int, index: int, kind: str) -> bytes:
 
 def demo_pdf(*, lines: Iterable[str]) -> bytes:
     """A one-page PDF with a correct cross-reference table (ASCII text, Helvetica)."""
-    text = "".join(f"({line.replace('(', '[').replace(')', ']')}) Tj 0 -22 Td\n"
-                   for line in lines)
+    # Brackets instead of parentheses and backslashes: nothing to escape in the strings.
+    safe = (line.translate(str.maketrans("()\\", "[]/")) for line in lines)
+    text = "".join(f"({line}) Tj 0 -22 Td\n" for line in safe)
     stream = f"BT /F1 13 Tf 60 780 Td\n{text}ET".encode("ascii")
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -373,19 +384,27 @@ def demo_password() -> DemoPassword:
         return DemoPassword(settings.DEMO_PASSWORD, "SALON_VAULT_DEMO_PASSWORD")
     path = Path(settings.VAR_DIR) / "demo_password"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         alphabet = "abcdefghjkmnpqrstuvwxyz23456789"  # nothing to misread on a tablet
-        value = "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
-        # O_EXCL: two processes starting at once must not each write their own password.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(value + "\n")
+        _write_once(path, "-".join("".join(secrets.choice(alphabet) for _ in range(5))
+                                   for _ in range(4)))
     path.chmod(0o600)
     return DemoPassword(path.read_text().strip(), str(path))
+
+
+def _write_once(path: Path, text: str) -> None:
+    # Written in full under a private name, then linked into place: a second process
+    # starting at the same moment keeps the first password and never reads a half file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
 
 
 def _logins(users: dict[str, User]) -> list[DemoLogin]:
@@ -398,11 +417,13 @@ def demo_staff_ensure(*, password: str) -> dict[str, User]:
     places = {code: Location.objects.get_or_create(code=code, defaults={"name": name})[0]
               for code, name in LOCATIONS.items()}
     users = _demo_users(password=password)
+    # A name someone already uses for a real account is left alone, never taken over.
+    taken = set(User.objects.filter(username__in=DEMO_NAMES).values_list("username", flat=True))
     # One hash for every demo user: they share the password anyway, and each hash costs
     # a second of PBKDF2.
     hashed = None
     for spec in STAFF:
-        if spec.username in users:
+        if spec.username in taken:
             continue
         hashed = hashed or make_password(password)
         user = User.objects.create(username=spec.username, password=hashed)
@@ -416,19 +437,24 @@ def _demo_users(*, password: str) -> dict[str, User]:
     """The demo users that exist, with passwords brought in line with `password`.
 
     `make run` prints the current demo password, so a changed SALON_VAULT_DEMO_PASSWORD
-    must reach users created by an earlier run. Checking the owner alone costs one hash.
+    must reach users created by an earlier run. Checking one user costs one hash. Only
+    staff accounts count as demo users: a superuser called "owner" keeps its password.
     """
-    users = {u.username: u for u in User.objects.filter(username__in=[s.username for s in STAFF])}
-    owner = users.get("owner")
-    if owner is not None and not owner.check_password(password):
+    users = {u.username: u for u in User.objects.filter(
+        username__in=DEMO_NAMES, is_superuser=False, staff__isnull=False)}
+    probe = next(iter(users.values()), None)
+    if probe is not None and not probe.check_password(password):
         User.objects.filter(pk__in=[u.pk for u in users.values()]).update(
             password=make_password(password))
     return users
 
 
-def demo_is_loaded() -> bool:
-    """True once the demo staff exist, or when the salon already has its own clients."""
-    return User.objects.filter(username="owner").exists() or Client.objects.exists()
+def salon_has_data() -> bool:
+    """True once there are clients, or staff other than the demo staff: `--once` then
+    leaves the salon alone. A run that crashed before its first batch counts as not loaded.
+    """
+    return (Client.objects.exists()
+            or StaffProfile.objects.exclude(user__username__in=DEMO_NAMES).exists())
 
 
 def demo_logins(*, password: str) -> list[DemoLogin]:
@@ -460,6 +486,7 @@ class _Context:
 def _say(stdout: IO[str] | None, message: str) -> None:
     if stdout is not None:
         stdout.write(message + "\n")
+        stdout.flush()  # progress must show when the output goes to a file or a pipe
 
 
 def _chunks(rows: Iterator[ClientRow], size: int) -> Iterator[list[ClientRow]]:
@@ -473,7 +500,7 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
     """Load `clients` demo clients with `treatments` visits in all (default three each).
 
     The first `photos` clients with a visit get a before/after photo pair, the first
-    `forms` a signed consent form. Adds to whatever is there; `demo_is_loaded` guards
+    `forms` a signed consent form. Adds to whatever is there; `salon_has_data` guards
     `--once`.
     """
     began = time.monotonic()
@@ -481,9 +508,9 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
     users = demo_staff_ensure(password=password.value)
     ctx = _Context(seed=seed, users=users, places={p.code: p for p in Location.objects.all()},
                    photos_left=photos, forms_left=forms, result=DemoResult(logins=_logins(users)))
-    rows = demo_rows(seed=seed, clients=clients, treatments=3 * clients if treatments is None
-                     else treatments, today=today or timezone.localdate(),
-                     start=Client.objects.count())
+    total = 3 * clients if treatments is None else treatments
+    rows = demo_rows(seed=seed, clients=clients, treatments=total,
+                     today=today or timezone.localdate(), start=Client.objects.count())
     for batch in _chunks(rows, BATCH):
         _write_batch(batch, ctx)
         done = ctx.result.clients
@@ -497,15 +524,16 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
 def _write_batch(rows: list[ClientRow], ctx: _Context) -> None:
     # One scope per batch, naming its clients: the scope's keys and plaintext memo are
     # dropped after each batch, so memory stays flat at 100,000 clients.
+    # The door writes its audit event before the transactions, so it stays even if the
+    # batch fails. Keys are the inner transaction, committed just before the records: a
+    # failure rolls back both, and no committed record is ever without its key.
     ids = [row.id for row in rows]
-    with door.open_for_system(actor=ACTOR, purpose=PURPOSE, subjects=ids, create=True):
-        # Keys are the inner transaction, committed just before the records: a failure
-        # rolls back both, and no committed record is ever without its key.
-        with transaction.atomic(using="default"), transaction.atomic(using="vault"):
-            vault_scope.current().create_keys(ids)
-            clients = _insert_clients(rows, ctx)
-            _insert_details(rows, ctx)
-            _attach_files(rows, clients, ctx)
+    with (door.open_for_system(actor=ACTOR, purpose=PURPOSE, subjects=ids, create=True),
+          transaction.atomic(using="default"), transaction.atomic(using="vault")):
+        vault_scope.current().create_keys(ids)
+        clients = _insert_clients(rows, ctx)
+        _insert_details(rows, ctx)
+        _attach_files(rows, clients, ctx)
     ctx.result.clients += len(rows)
     ctx.result.treatments += sum(len(row.treatments) for row in rows)
 
@@ -531,7 +559,7 @@ def _insert_details(rows: list[ClientRow], ctx: _Context) -> None:
         HealthNote(client_id=row.id, **row.health) for row in rows if row.health)
     Treatment.objects.bulk_create(
         Treatment(id=t.id, client_id=row.id, performed_on=t.performed_on,
-                  staff=ctx.users[t.staff], service=t.service, products=list(t.products),
+                  staff=ctx.users.get(t.staff), service=t.service, products=list(t.products),
                   colour_formula=t.colour_formula or None, notes=t.notes or None, price=t.price)
         for row in rows for t in row.treatments)
 
@@ -541,7 +569,7 @@ def _attach_files(rows: list[ClientRow], clients: list[Client], ctx: _Context) -
         if not row.treatments or (ctx.photos_left <= 0 and ctx.forms_left <= 0):
             continue
         first = row.treatments[-1]  # treatments run newest first
-        staff = ctx.users[first.staff]
+        staff = ctx.users.get(first.staff)
         if ctx.photos_left > 0:
             ctx.photos_left -= 1
             for kind in (Photo.Kind.BEFORE, Photo.Kind.AFTER):
@@ -551,16 +579,17 @@ def _attach_files(rows: list[ClientRow], clients: list[Client], ctx: _Context) -
             _add_form(client, first, staff, ctx)
 
 
-def _add_photo(client: Client, first: TreatmentRow, staff: User, kind: str,
+def _add_photo(client: Client, first: TreatmentRow, staff: User | None, kind: str,
                ctx: _Context) -> None:
-    data = demo_jpeg(seed=ctx.seed, index=ctx.result.photos, kind=kind)
+    data = demo_jpeg(seed=ctx.seed, index=ctx.result.photos // 2, kind=kind)
     Photo.objects.create(client=client, treatment_id=first.id, kind=kind,
                          taken_on=first.performed_on, uploaded_by=staff, image=data,
                          content_type="image/jpeg", byte_size=len(data), width=320, height=320)
     ctx.result.photos += 1
 
 
-def _add_form(client: Client, first: TreatmentRow, staff: User, ctx: _Context) -> None:
+def _add_form(client: Client, first: TreatmentRow, staff: User | None,
+              ctx: _Context) -> None:
     data = demo_pdf(lines=("Salon Vault - consent form (demo)", f"Client code: {client.code}",
                            "Service: hair colour / skin treatment",
                            "Patch test 48 hours before: done",

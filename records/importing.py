@@ -40,9 +40,10 @@ from access import door
 from access.models import Location
 from vault import blind
 from vault import scope as vault_scope
+from vault.classes import DataClass
 
 from .models import BeautyProfile, Client, HealthNote
-from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, next_client_codes
+from .services import ALL_FIELDS, CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, next_client_codes
 
 log = logging.getLogger(__name__)
 
@@ -418,10 +419,23 @@ def _write(location: Location, ids: list[uuid.UUID], rows: list[dict[str, object
         HealthNote.objects.bulk_create(notes, batch_size=BATCH)
 
 
-def _insert(*, location: Location, rows: list[dict[str, object]], username: str) -> None:
+def _needed_class(rows: list[dict[str, object]]) -> int:
+    return max((ALL_FIELDS[name] for row in rows for name in row), default=DataClass.L2)
+
+
+def _opening(*, user, location: Location, ids: list[uuid.UUID], want: int, username: str):
+    if user is None:  # the command line: a named system job
+        purpose = f"import {len(ids)} clients from spreadsheet by {username}"
+        return door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True)
+    return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
+                                 purpose="import clients from spreadsheet")
+
+
+def _insert(*, location: Location, rows: list[dict[str, object]], username: str,
+            user=None) -> None:
     ids = [uuid.uuid4() for _row in rows]
-    purpose = f"import {len(rows)} clients from spreadsheet by {username}"
-    with door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True):
+    with _opening(user=user, location=location, ids=ids, want=_needed_class(rows),
+                  username=username):
         for attempt in range(3):
             try:
                 _write(location, ids, rows)
@@ -431,7 +445,21 @@ def _insert(*, location: Location, rows: list[dict[str, object]], username: str)
                     raise  # someone else keeps taking the same client codes
 
 
-def clients_import(*, upload, location: Location, username: str,
+def _check_ceiling(user, location: Location, sheet: Sheet) -> None:
+    """A user imports only what they could write by hand: no health notes beyond their role."""
+    if user is None:
+        return
+    ceiling = door.ceiling_for_new_client(user, location)
+    beyond = sorted({name for _line, row in sheet.rows for name, value in row.items()
+                     if ALL_FIELDS.get(name, 0) > ceiling and not _is_blank(value)})
+    if beyond:
+        raise ValidationError(
+            _("Your role may not import these columns: %(columns)s. Remove them, or ask the "
+              "owner to import the file.")
+            % {"columns": ", ".join(str(LABELS.get(n, n)) for n in beyond)})
+
+
+def clients_import(*, upload, location: Location, username: str, user=None,
                    dry_run: bool = False) -> ImportResult:
     """Import the clients of one spreadsheet into `location`, all or nothing.
 
@@ -441,6 +469,7 @@ def clients_import(*, upload, location: Location, username: str,
     rows matched clients already present. `username` goes into the audit purpose.
     """
     sheet = parse_spreadsheet(data=read_upload(upload), filename=getattr(upload, "name", ""))
+    _check_ceiling(user, location, sheet)
     rows, errors = check_rows(sheet.rows)
     result = ImportResult(rows=len(sheet.rows), errors=errors,
                           ignored_columns=sheet.ignored_columns, dry_run=dry_run)
@@ -449,7 +478,7 @@ def clients_import(*, upload, location: Location, username: str,
     fresh, result.skipped = _split_present(location, [data for _line, data in rows])
     result.created = len(fresh)
     if fresh and not dry_run:
-        _insert(location=location, rows=fresh, username=username)
+        _insert(location=location, rows=fresh, username=username, user=user)
     log.info("client import into %s by %s: %d created, %d already present%s", location.code,
              username, result.created, result.skipped, " (dry run)" if dry_run else "")
     return result

@@ -24,7 +24,7 @@ class Client(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # L1: no personal content
-    code = models.CharField(_("client code"), max_length=20, unique=True)
+    code = models.CharField(_("client code"), max_length=40, unique=True)
     location = models.ForeignKey("access.Location", on_delete=models.PROTECT,
                                  related_name="clients", verbose_name=_("location"))
     assigned_staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models.functions import Length
 
 from access import door
 from access.models import Location
@@ -30,9 +31,12 @@ def _needed_class(data: dict) -> int:
 
 
 def next_client_codes(location: Location, count: int = 1) -> list[str]:
+    """The next free codes of a location, e.g. BJ-000042. Codes are L1: no personal content."""
     prefix = f"{location.code.upper()}-"
-    last = (Client.objects.filter(code__startswith=prefix)
-            .aggregate(m=Max("code"))["m"])
+    # Only this location's own codes: "BJ-" must not match "BJ-NORTH-000001".
+    last = (Client.objects.filter(code__regex=rf"^{re.escape(prefix)}[0-9]+$")
+            .annotate(n=Length("code")).order_by("-n", "-code")
+            .values_list("code", flat=True).first())
     start = int(last.removeprefix(prefix)) + 1 if last else 1
     return [f"{prefix}{n:06d}" for n in range(start, start + count)]
 
@@ -65,9 +69,9 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
                         code=next_client_codes(location)[0])
         try:
             with door.open_client(user=actor, client=client, purpose="create client record",
-                                  action="client.create", want=_needed_class(data), create=True):
-                with transaction.atomic():
-                    _apply(client, data)
+                                  action="client.create", want=_needed_class(data),
+                                  create=True), transaction.atomic():
+                _apply(client, data)
             return client
         except IntegrityError:
             continue  # two receptionists took the same code at once; take the next
@@ -79,9 +83,8 @@ def client_update(*, actor, client: Client, data: dict) -> Client:
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
     with door.open_client(user=actor, client=client, purpose="update client record",
-                          action="client.update", want=_needed_class(data)):
-        with transaction.atomic():
-            _apply(client, data)
+                          action="client.update", want=_needed_class(data)), transaction.atomic():
+        _apply(client, data)
     return client
 
 
@@ -89,16 +92,15 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
                   products: list[str] | None = None, colour_formula: str = "", notes: str = "",
                   price: Decimal | None = None) -> Treatment:
     with door.open_client(user=actor, client=client, purpose="record a treatment",
-                          action="treatment.create", want=DataClass.L3):
-        with transaction.atomic():
-            treatment = Treatment.objects.create(
-                client=client, performed_on=performed_on, staff=actor, service=service,
-                products=products or [], colour_formula=colour_formula or None,
-                notes=notes or None, price=price,
-            )
-            if client.last_visit is None or performed_on > client.last_visit:
-                Client.objects.filter(pk=client.pk).update(last_visit=performed_on)
-                client.last_visit = performed_on
+                          action="treatment.create", want=DataClass.L3), transaction.atomic():
+        treatment = Treatment.objects.create(
+            client=client, performed_on=performed_on, staff=actor, service=service,
+            products=products or [], colour_formula=colour_formula or None,
+            notes=notes or None, price=price,
+        )
+        if client.last_visit is None or performed_on > client.last_visit:
+            Client.objects.filter(pk=client.pk).update(last_visit=performed_on)
+            client.last_visit = performed_on
     return treatment
 
 

@@ -93,8 +93,8 @@ def test_imported_markers_are_nowhere_at_rest_but_shown_on_the_staff_page(
     call_command("import_clients", str(sheet), location=location.code, stdout=out)
 
     marked = Client.objects.get(email_bidx__gt="", phone_bidx__gt="", wechat_id__isnull=False)
-    from salon_vault.celery import app
     from records import services
+    from salon_vault.celery import app
 
     image = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 200, 30)).save(image, format="JPEG")

@@ -21,8 +21,8 @@ class DataKey(models.Model):
             models.UniqueConstraint(fields=["subject_id", "generation"], name="one_key_per_generation"),
         ]
 
-    def __repr__(self) -> str:
-        return f"<DataKey {self.subject_id} gen={self.generation} kek={self.kek_version}>"
+    def __str__(self) -> str:
+        return f"data key of {self.subject_id} gen={self.generation} kek={self.kek_version}"
 
 
 class ShredRecord(models.Model):

@@ -58,7 +58,7 @@ def page(browser, live_server):
 
 @pytest.fixture
 def sign_in(page):
-    def as_(username: str, password: str = "correct-horse-battery-9"):
+    def as_(username: str, password: str = "correct-horse-battery-9"):  # noqa: S107
         page.goto("/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
