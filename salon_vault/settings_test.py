@@ -20,7 +20,8 @@ SALON_VAULT_KEYRING = str(TEST_DIR / "keyring.json")
 VAULT_FILES_ROOT = TEST_DIR / "vault-files"
 MEDIA_ROOT = TEST_DIR / "media"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_BROKER_URL = "memory://"
+# Real Redis when the suite runs against it; otherwise an in-process broker.
+CELERY_BROKER_URL = REDIS_URL or "memory://"  # noqa: F405
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
