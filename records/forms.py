@@ -21,7 +21,7 @@ class ClientRecordForm(forms.Form):
     wechat_id = forms.CharField(label=_("WeChat ID"), max_length=60, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     birthday = forms.DateField(label=_("Birthday"), required=False,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     skin_type = forms.CharField(label=_("Skin type"), max_length=200, required=False)
     hair = forms.CharField(label=_("Hair"), max_length=200, required=False)
     concerns = forms.CharField(label=_("Concerns"), required=False,
@@ -73,7 +73,7 @@ class ClientRecordForm(forms.Form):
 
 class TreatmentForm(forms.Form):
     performed_on = forms.DateField(label=_("Date"), initial=dt.date.today,
-                                   widget=forms.DateInput(attrs={"type": "date"}))
+                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     service = forms.CharField(label=_("Service"), max_length=200)
     products = forms.CharField(label=_("Products (one per line)"), required=False,
                                widget=forms.Textarea(attrs={"rows": 3}))
@@ -99,14 +99,14 @@ class PhotoForm(forms.Form):
                                                                    "capture": "environment"}))
     kind = forms.ChoiceField(label=_("Kind"), choices=Photo.Kind.choices)
     taken_on = forms.DateField(label=_("Date"), initial=dt.date.today,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class SignedForm(forms.Form):
     document = forms.FileField(label=_("Signed form (PDF or photo)"))
     kind = forms.ChoiceField(label=_("Kind"), choices=ClientForm.Kind.choices)
     signed_on = forms.DateField(label=_("Signed on"), initial=dt.date.today,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
 
 class ImportForm(forms.Form):

@@ -64,6 +64,10 @@ class BeautyProfile(models.Model):
     hair = EncryptedTextField(_("hair"), data_class=L3)
     concerns = EncryptedTextField(_("concerns"), data_class=L3)
 
+    class Meta:
+        verbose_name = _("beauty profile")
+        verbose_name_plural = _("beauty profiles")
+
     def __str__(self) -> str:
         return f"profile of {self.client_id}"
 
@@ -78,6 +82,10 @@ class HealthNote(models.Model):
     medication = EncryptedTextField(_("medication"), data_class=L4)
     pregnancy = EncryptedTextField(_("pregnancy"), data_class=L4)
     conditions = EncryptedTextField(_("medical conditions"), data_class=L4)
+
+    class Meta:
+        verbose_name = _("health notes")
+        verbose_name_plural = _("health notes")
 
     def __str__(self) -> str:
         return f"health notes of {self.client_id}"
@@ -99,6 +107,8 @@ class Treatment(models.Model):
     price = EncryptedDecimalField(_("price"), data_class=L3)
 
     class Meta:
+        verbose_name = _("treatment")
+        verbose_name_plural = _("treatments")
         ordering = ["-performed_on", "-created_at"]
         indexes = [models.Index(fields=["client", "performed_on"])]
 
@@ -130,6 +140,8 @@ class Photo(models.Model):
     height = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
         ordering = ["-taken_on", "kind"]
 
     def __str__(self) -> str:
@@ -154,6 +166,8 @@ class ClientForm(models.Model):
     byte_size = models.PositiveIntegerField(default=0)
 
     class Meta:
+        verbose_name = _("signed form")
+        verbose_name_plural = _("signed forms")
         ordering = ["-signed_on"]
 
     def __str__(self) -> str:

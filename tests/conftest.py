@@ -18,6 +18,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.django_db(databases=["default", "vault"]))
 
 
+@pytest.fixture(autouse=True)
+def _no_language_leaks():
+    # A test that renders a page in Chinese must not switch later tests to Chinese.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_keyring():
     from pathlib import Path

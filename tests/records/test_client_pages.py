@@ -239,3 +239,10 @@ def test_photo_thumbnail_is_made_by_a_task_that_is_given_only_the_id(
     assert photo.thumbnail and repr(photo.thumbnail) == "‹sealed›"
     assert AccessEvent.objects.filter(actor_label="system:thumbnailer",
                                       subjects=[str(client_record.pk)]).exists()
+
+
+def test_editing_in_chinese_keeps_the_birthday(login, owner, client_record):
+    c = login(owner)
+    page = c.get(reverse("records:client_edit", args=[client_record.pk]),
+                 HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'value="1991-03-14"' in page  # the format a date input accepts in every language
