@@ -17,8 +17,8 @@ def loaded(client_record):
 
 
 def test_a_sealed_value_cannot_be_sent_to_a_task(loaded, settings):
-    from salon_vault.celery import app
     from records.tasks import make_photo_thumbnail
+    from salon_vault.celery import app
 
     app.conf.task_always_eager = False
     with pytest.raises((EncodeError, TypeError)):

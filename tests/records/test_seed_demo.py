@@ -141,10 +141,12 @@ def test_photos_are_jpegs_readable_inside_a_scope(owner, seeded):
     photo = Photo.objects.select_related("client").first()
     assert repr(photo.image) == "‹sealed›"
     with door.open_client(user=owner, client=photo.client, purpose="test"):
-        data = photo.image.read()
+        data, thumb = photo.image.read(), photo.thumbnail.read()
     with Image.open(io.BytesIO(data)) as img:
         assert img.format == "JPEG"
         assert img.size == (320, 320)
+    with Image.open(io.BytesIO(thumb)) as img:
+        assert img.format == "JPEG"
     assert photo.treatment is not None
 
 
