@@ -13,6 +13,8 @@ class Location(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.SlugField(max_length=16, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    # The last client number handed out here; advanced with an atomic UPDATE.
+    client_seq = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["code"]

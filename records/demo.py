@@ -34,6 +34,7 @@ from access import door
 from access.models import Location, Role, StaffProfile
 from vault import scope as vault_scope
 
+from . import uploads
 from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 from .services import next_client_codes
 
@@ -522,8 +523,8 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
 
 
 def _write_batch(rows: list[ClientRow], ctx: _Context) -> None:
-    # One scope per batch, naming its clients: the scope's keys and plaintext memo are
-    # dropped after each batch, so memory stays flat at 100,000 clients.
+    # One scope per batch, naming its clients: each audit event says exactly whom it
+    # opened, and the unwrapped keys are dropped after each batch, not held for 100,000.
     # The door writes its audit event before the transactions, so it stays even if the
     # batch fails. Keys are the inner transaction, committed just before the records: a
     # failure rolls back both, and no committed record is ever without its key.
@@ -582,9 +583,12 @@ def _attach_files(rows: list[ClientRow], clients: list[Client], ctx: _Context) -
 def _add_photo(client: Client, first: TreatmentRow, staff: User | None, kind: str,
                ctx: _Context) -> None:
     data = demo_jpeg(seed=ctx.seed, index=ctx.result.photos // 2, kind=kind)
+    # The thumbnail is made here rather than by the Celery task photo_add queues: the
+    # demo must look complete even before a worker has started.
     Photo.objects.create(client=client, treatment_id=first.id, kind=kind,
                          taken_on=first.performed_on, uploaded_by=staff, image=data,
-                         content_type="image/jpeg", byte_size=len(data), width=320, height=320)
+                         thumbnail=uploads.thumbnail(data), content_type="image/jpeg",
+                         byte_size=len(data), width=320, height=320)
     ctx.result.photos += 1
 
 

@@ -31,7 +31,7 @@ import openpyxl
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -436,13 +436,7 @@ def _insert(*, location: Location, rows: list[dict[str, object]], username: str,
     ids = [uuid.uuid4() for _row in rows]
     with _opening(user=user, location=location, ids=ids, want=_needed_class(rows),
                   username=username):
-        for attempt in range(3):
-            try:
-                _write(location, ids, rows)
-                return
-            except IntegrityError:
-                if attempt == 2:
-                    raise  # someone else keeps taking the same client codes
+        _write(location, ids, rows)
 
 
 def _check_ceiling(user, location: Location, sheet: Sheet) -> None:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models.functions import Length
+from django.db import transaction
+from django.db.models import F
 
 from access import door
 from access.models import Location
@@ -31,14 +30,16 @@ def _needed_class(data: dict) -> int:
 
 
 def next_client_codes(location: Location, count: int = 1) -> list[str]:
-    """The next free codes of a location, e.g. BJ-000042. Codes are L1: no personal content."""
+    """Take the next `count` codes of a location, e.g. BJ-000042. Codes are L1.
+
+    The counter advances with one atomic UPDATE, so concurrent creators never collide;
+    inside a transaction that rolls back, the numbers are given back too.
+    """
+    with transaction.atomic():
+        Location.objects.filter(pk=location.pk).update(client_seq=F("client_seq") + count)
+        last = Location.objects.values_list("client_seq", flat=True).get(pk=location.pk)
     prefix = f"{location.code.upper()}-"
-    # Only this location's own codes: "BJ-" must not match "BJ-NORTH-000001".
-    last = (Client.objects.filter(code__regex=rf"^{re.escape(prefix)}[0-9]+$")
-            .annotate(n=Length("code")).order_by("-n", "-code")
-            .values_list("code", flat=True).first())
-    start = int(last.removeprefix(prefix)) + 1 if last else 1
-    return [f"{prefix}{n:06d}" for n in range(start, start + count)]
+    return [f"{prefix}{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
 def _apply(client: Client, data: dict) -> None:
@@ -64,18 +65,13 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
     unknown = data.keys() - ALL_FIELDS.keys()
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
-    for _attempt in range(3):
-        client = Client(id=uuid.uuid4(), location=location, assigned_staff=assigned_staff,
-                        code=next_client_codes(location)[0])
-        try:
-            with door.open_client(user=actor, client=client, purpose="create client record",
-                                  action="client.create", want=_needed_class(data),
-                                  create=True), transaction.atomic():
-                _apply(client, data)
-            return client
-        except IntegrityError:
-            continue  # two receptionists took the same code at once; take the next
-    raise IntegrityError("could not allocate a client code")
+    client = Client(id=uuid.uuid4(), location=location, assigned_staff=assigned_staff)
+    with door.open_client(user=actor, client=client, purpose="create client record",
+                          action="client.create", want=_needed_class(data),
+                          create=True), transaction.atomic():
+        client.code = next_client_codes(location)[0]
+        _apply(client, data)
+    return client
 
 
 def client_update(*, actor, client: Client, data: dict) -> Client:

@@ -41,8 +41,10 @@ def unwrap(key: DataKey) -> bytes:
 
 
 def _refuse_shredded(subjects: set[uuid.UUID]) -> None:
-    if ShredRecord.objects.filter(subject_id__in=subjects).exists():
-        raise ShreddedError("a data key cannot be created for a shredded subject")
+    ordered = list(subjects)
+    for i in range(0, len(ordered), 2000):
+        if ShredRecord.objects.filter(subject_id__in=ordered[i:i + 2000]).exists():
+            raise ShreddedError("a data key cannot be created for a shredded subject")
 
 
 def create(subjects: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[int, AESGCM]]:
