@@ -36,8 +36,8 @@ def test_stylist_finds_a_client_records_a_treatment_and_adds_a_photo(
 def test_receptionist_switches_to_english_and_sees_no_health_notes(sign_in, receptionist,
                                                                     client_record):
     page = sign_in("reception")
-    page.select_option("select[name=language]", "en")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
     assert page.locator("h1").inner_text() == "Clients"
     page.fill("input[name=q]", "李娜")
     page.click("form.search button")
