@@ -41,13 +41,17 @@ def _label(user) -> str:
 def open_client(*, user, client, purpose: str, action: str = "client.open",
                 want: int | None = None, create: bool = False) -> Iterator[Opening]:
     """Open one client up to the user's ceiling, or up to `want` if that is lower."""
-    ceiling = policy.ceiling_for(user, client)
+    decider = policy.Decider(user)
+    ceiling = decider.ceiling(client)
     granted = min(ceiling, want) if want is not None else ceiling
     allowed = granted >= DataClass.L1 and (want is None or ceiling >= want)
+    glass = decider.break_glass(client) if allowed else None
     event = audit.record(
-        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        actor=user, actor_label=_label(user), role=decider.role, action=action,
         outcome="allowed" if allowed else "denied", client_id=client.pk,
         data_class=granted if allowed else (want or 0), purpose=purpose,
+        break_glass=glass is not None and granted > decider.ceiling_without_glass(client),
+        detail={"break_glass_id": str(glass.pk)} if glass is not None else None,
     )
     if not allowed:
         raise AccessDenied()
@@ -60,10 +64,12 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
 def open_clients(*, user, clients: Sequence, purpose: str, action: str = "client.list",
                  want: int = DataClass.L2, detail: dict | None = None) -> Iterator[Opening]:
     """Open a page of clients, each at most at `want` (lists show contact data only)."""
-    ceilings = {c.pk: min(policy.ceiling_for(user, c), want) for c in clients}
+    decider = policy.Decider(user)
+    decider.prefetch(clients)
+    ceilings = {c.pk: min(decider.ceiling(c), want) for c in clients}
     shown = [pk for pk, level in ceilings.items() if level >= DataClass.L1]
     event = audit.record(
-        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        actor=user, actor_label=_label(user), role=decider.role, action=action,
         outcome="allowed", subjects=shown, data_class=max(ceilings.values(), default=0),
         purpose=purpose, detail=detail,
     )
@@ -80,7 +86,7 @@ def ceiling_for_new_client(user, location) -> int:
 @dataclass(frozen=True)
 class _NewClient:
     location_id: object
-    assigned_staff_id: object = None
+    pk: None = None
 
 
 @contextmanager

@@ -1,20 +1,40 @@
-"""The first policy: the demo roles and ceilings of DESIGN.md, "Data classes".
+"""Who may open what: roles, location scope, object grants, break-glass and gates.
 
     owner        L4, all locations
     manager      L3, own location
-    stylist      L4 for clients assigned to them, L2 for other clients of their location
+    stylist      L4 for clients granted to them (assigned), L2 for others of their location
     beautician   as stylist
     receptionist L2, own location
     auditor      nothing of L2-L4 (audit metadata only)
 
-Deny by default: a user without a staff profile, or inactive, gets nothing.
+An owner can tighten a role's ceiling per location (`LocationPolicy`). A grant also lets
+staff see a client of another location. An active break-glass opens a client up to L4.
+Staff who have not accepted the current confidentiality agreement or whose privacy
+training has lapsed are held at L2. Deny by default: no profile, inactive, or a role
+that does not see clients gets nothing.
 """
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
 from vault.classes import DataClass
 
-from .models import Role, StaffProfile
+from . import permissions
+from .models import (
+    Agreement,
+    AgreementAcceptance,
+    BreakGlass,
+    Grant,
+    LocationPolicy,
+    Role,
+    StaffProfile,
+    TrainingRecord,
+)
 
 ROLE_CEILING = {
     Role.OWNER: DataClass.L4,
@@ -26,6 +46,8 @@ ROLE_CEILING = {
 }
 ALL_LOCATIONS = {Role.OWNER}
 SEES_CLIENTS = {Role.OWNER, Role.MANAGER, Role.STYLIST, Role.BEAUTICIAN, Role.RECEPTION}
+NEEDS_GRANT_FOR_FULL = {Role.STYLIST, Role.BEAUTICIAN}
+GATED_ABOVE = DataClass.L2
 
 
 def profile_of(user) -> StaffProfile | None:
@@ -42,28 +64,126 @@ def role_of(user) -> str:
     return profile.role if profile else ""
 
 
-def ceiling_for(user, client) -> DataClass:
-    """The highest data class `user` may open of `client` (NONE when not at all)."""
-    profile = profile_of(user)
-    if profile is None or profile.role not in SEES_CLIENTS:
-        return DataClass.NONE
-    if profile.role not in ALL_LOCATIONS and client.location_id != profile.location_id:
-        return DataClass.NONE
-    if profile.role in (Role.STYLIST, Role.BEAUTICIAN) and client.assigned_staff_id != user.pk:
-        return DataClass.L2
-    return ROLE_CEILING[profile.role]
-
-
 def may_see_clients(user) -> bool:
     profile = profile_of(user)
     return profile is not None and profile.role in SEES_CLIENTS
 
 
-def visible_filter(user) -> dict | None:
-    """Keyword filter for the clients `user` may see at all; None means none."""
-    profile = profile_of(user)
-    if profile is None or profile.role not in SEES_CLIENTS:
-        return None
-    if profile.role in ALL_LOCATIONS:
-        return {}
-    return {"location_id": profile.location_id}
+@dataclass(frozen=True)
+class Gates:
+    agreement_ok: bool
+    training_ok: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.agreement_ok and self.training_ok
+
+
+def gates_of(user) -> Gates:
+    current = Agreement.objects.order_by("-version").first()
+    agreement_ok = current is None or AgreementAcceptance.objects.filter(
+        agreement=current, user=user).exists()
+    training_ok = TrainingRecord.objects.filter(
+        user=user, expires_on__gte=timezone.localdate()).exists()
+    return Gates(agreement_ok, training_ok)
+
+
+class Decider:
+    """The decisions for one user, loading what it needs once per request or page."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.profile = profile_of(user)
+        self.now = timezone.now()
+        self._policies: dict | None = None
+        self._gates: Gates | None = None
+        self._checker = None
+        self._glass: dict[uuid.UUID, BreakGlass] = {}
+        self._live_grants: set[uuid.UUID] = set()
+        self._loaded: set = set()
+
+    @property
+    def role(self) -> str:
+        return self.profile.role if self.profile else ""
+
+    @property
+    def gates(self) -> Gates:
+        if self._gates is None:
+            self._gates = gates_of(self.user)
+        return self._gates
+
+    def _policy_ceiling(self, location_id) -> int:
+        if self._policies is None:
+            self._policies = dict(LocationPolicy.objects.filter(role=self.role)
+                                  .values_list("location_id", "ceiling"))
+        return self._policies.get(location_id, DataClass.L4)
+
+    def prefetch(self, clients) -> None:
+        """Load grants and break-glass for a page of clients in a few queries."""
+        new = [c for c in clients if c.pk is not None and c.pk not in self._loaded]
+        if not new or self.profile is None:
+            return
+        ids = [c.pk for c in new]
+        self._checker = permissions.checker_for(self.user, new)
+        self._live_grants |= set(
+            Grant.objects.filter(user=self.user, client_id__in=ids, revoked_at__isnull=True)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
+            .values_list("client_id", flat=True))
+        for glass in BreakGlass.objects.filter(user=self.user, client_id__in=ids,
+                                               ended_at__isnull=True, expires_at__gt=self.now):
+            self._glass[glass.client_id] = glass
+        self._loaded |= set(ids)
+
+    def has_grant(self, client) -> bool:
+        if client.pk is None:
+            return False
+        self.prefetch([client])
+        return (client.pk in self._live_grants
+                and permissions.holds(self._checker, client))
+
+    def break_glass(self, client) -> BreakGlass | None:
+        if client.pk is None:
+            return None
+        self.prefetch([client])
+        return self._glass.get(client.pk)
+
+    def ceiling(self, client) -> int:
+        """The highest data class the user may open of `client` (NONE when not at all)."""
+        return self._ceiling(client, with_glass=True)
+
+    def ceiling_without_glass(self, client) -> int:
+        return self._ceiling(client, with_glass=False)
+
+    def _ceiling(self, client, *, with_glass: bool) -> int:
+        profile = self.profile
+        if profile is None or profile.role not in SEES_CLIENTS:
+            return DataClass.NONE
+        granted = self.has_grant(client)
+        if profile.role not in ALL_LOCATIONS and client.location_id != profile.location_id \
+                and not granted:
+            return DataClass.NONE
+        level = ROLE_CEILING[profile.role]
+        if profile.role in NEEDS_GRANT_FOR_FULL and not granted:
+            level = DataClass.L2
+        level = min(level, self._policy_ceiling(client.location_id))
+        if with_glass and self.break_glass(client) is not None:
+            level = DataClass.L4
+        if level > GATED_ABOVE and not self.gates.ok:
+            level = GATED_ABOVE
+        return level
+
+    def visible_filter(self) -> Q | None:
+        """A filter for the clients the user may see at all; None means none."""
+        profile = self.profile
+        if profile is None or profile.role not in SEES_CLIENTS:
+            return None
+        if profile.role in ALL_LOCATIONS:
+            return Q()
+        extra = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
+                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
+                 .values("client_id"))
+        return Q(location_id=profile.location_id) | Q(pk__in=extra)
+
+
+def ceiling_for(user, client) -> int:
+    return Decider(user).ceiling(client)

@@ -27,11 +27,20 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from faker import Faker
 from PIL import Image, ImageDraw, ImageOps
 
 from access import door
-from access.models import Location, Role, StaffProfile
+from access import services as access_services
+from access.models import (
+    Agreement,
+    AgreementAcceptance,
+    Location,
+    Role,
+    StaffProfile,
+    TrainingRecord,
+)
 from vault import scope as vault_scope
 
 from . import uploads
@@ -431,7 +440,48 @@ def demo_staff_ensure(*, password: str) -> dict[str, User]:
         StaffProfile.objects.create(user=user, role=spec.role, display_name=spec.display_name,
                                     location=places[spec.location] if spec.location else None)
         users[spec.username] = user
+    _demo_gates_ensure(users)
     return users
+
+
+AGREEMENT_TITLE = "客户信息保密协议 · Client confidentiality agreement"
+AGREEMENT_BODY = (
+    "本人承诺：仅为提供服务所需查看客户信息；不复制、拍摄、转发或带离任何客户资料；"
+    "离职后继续履行保密义务。所有访问均被记录并接受审计。\n\n"
+    "I will open client information only as my work requires; I will not copy, photograph, "
+    "forward or take away any client record; my duty of confidentiality continues after I "
+    "leave. Every access is recorded and audited."
+)
+
+
+def _demo_gates_ensure(users: dict[str, User]) -> None:
+    """The demo staff have accepted the agreement and completed training, so every page
+    of the demo opens; an owner can publish a new version to see the gate at work."""
+    agreement = Agreement.objects.order_by("-version").first() or Agreement.objects.create(
+        version=1, title=AGREEMENT_TITLE, body=AGREEMENT_BODY)
+    today = timezone.localdate()
+    for user in users.values():
+        AgreementAcceptance.objects.get_or_create(agreement=agreement, user=user)
+        if not TrainingRecord.objects.filter(user=user, expires_on__gte=today).exists():
+            TrainingRecord.objects.create(user=user, course="客户隐私与个人信息保护法基础",
+                                          completed_on=today,
+                                          expires_on=today + dt.timedelta(days=365))
+
+
+def demo_recovery_codes(*, usernames: Iterable[str]) -> dict[str, list[str]]:
+    """Unused two-factor recovery codes of the demo users whose role needs two-factor, made
+    on first use, so the demo can be tried without an authenticator app at hand."""
+    codes = {}
+    for user in User.objects.filter(username__in=list(usernames), staff__isnull=False):
+        if user.staff.role not in settings.OTP_REQUIRED_ROLES:
+            continue
+        device, _created = StaticDevice.objects.get_or_create(
+            user=user, name="recovery", defaults={"confirmed": True})
+        if not device.token_set.exists():
+            StaticToken.objects.bulk_create(
+                [StaticToken(device=device, token=StaticToken.random_token()) for _ in range(5)])
+        codes[user.username] = list(device.token_set.values_list("token", flat=True))
+    return codes
 
 
 def _demo_users(*, password: str) -> dict[str, User]:
@@ -550,7 +600,11 @@ def _insert_clients(rows: list[ClientRow], ctx: _Context) -> list[Client]:
                email=row.email or None, birthday=row.birthday)
         for row in rows
     ]
-    return Client.objects.bulk_create(clients)
+    created = Client.objects.bulk_create(clients)
+    # Assignment is a grant: the assigned stylist may open the whole record.
+    access_services.grants_for_assignments(
+        pairs=[(c.assigned_staff, c) for c in created if c.assigned_staff is not None])
+    return created
 
 
 def _insert_details(rows: list[ClientRow], ctx: _Context) -> None:

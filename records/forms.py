@@ -116,3 +116,24 @@ class ImportForm(forms.Form):
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = locations
+
+
+class AssignForm(forms.Form):
+    staff = forms.ModelChoiceField(label=_("Stylist or beautician"), queryset=None, required=False,
+                                   empty_label=_("— nobody —"))
+    expires_at = forms.DateTimeField(label=_("Access expires (optional)"), required=False,
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                                format="%Y-%m-%dT%H:%M"))
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["staff"].queryset = staff
+        self.fields["staff"].label_from_instance = lambda u: str(getattr(u, "staff", u))
+
+    def clean_expires_at(self):
+        from django.utils import timezone
+
+        value = self.cleaned_data.get("expires_at")
+        if value and value <= timezone.now():
+            raise forms.ValidationError(_("An expiry must be in the future."))
+        return value

@@ -15,10 +15,10 @@ from .models import Client
 
 
 def clients_visible_to(user) -> QuerySet[Client]:
-    allowed = policy.visible_filter(user)
+    allowed = policy.Decider(user).visible_filter()
     if allowed is None:
         return Client.objects.none()
-    return Client.objects.filter(**allowed)
+    return Client.objects.filter(allowed)
 
 
 def client_for(user, pk: uuid.UUID | str) -> Client:

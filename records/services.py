@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 
-from access import door
+from access import door, policy
+from access import services as access_services
 from access.models import Location
 from vault.classes import DataClass
 
@@ -71,6 +72,41 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
                           create=True), transaction.atomic():
         client.code = next_client_codes(location)[0]
         _apply(client, data)
+        if assigned_staff is not None:
+            access_services.client_assignment_changed(actor=actor, client=client, old_user=None,
+                                                      new_user=assigned_staff)
+    return client
+
+
+ASSIGNABLE_ROLES = ("stylist", "beautician")
+
+
+def may_assign(actor, client: Client) -> bool:
+    role = policy.role_of(actor)
+    return role == "owner" or (role == "manager"
+                               and policy.profile_of(actor).location_id == client.location_id)
+
+
+def assignable_staff(client: Client):
+    from django.contrib.auth import get_user_model
+
+    return (get_user_model().objects.filter(
+        is_active=True, staff__role__in=ASSIGNABLE_ROLES, staff__location_id=client.location_id)
+        .select_related("staff").order_by("username"))
+
+
+@transaction.atomic
+def client_assign(*, actor, client: Client, staff_user, expires_at=None) -> Client:
+    """Assign a client to a stylist: it grants them access, and unassigning revokes it."""
+    if not may_assign(actor, client):
+        raise door.AccessDenied()
+    if staff_user is not None and not assignable_staff(client).filter(pk=staff_user.pk).exists():
+        raise ValueError("only active stylists and beauticians of the client's location")
+    old = client.assigned_staff
+    Client.objects.filter(pk=client.pk).update(assigned_staff=staff_user)
+    client.assigned_staff = staff_user
+    access_services.client_assignment_changed(actor=actor, client=client, old_user=old,
+                                              new_user=staff_user, expires_at=expires_at)
     return client
 
 

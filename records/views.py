@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,12 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from access import door, policy
+from access import services as access_services
+from access.auth_views import reauth_required
+from access.forms import BreakGlassForm
 from access.models import Location
 from vault import blind
 from vault.classes import DataClass
 
 from . import selectors, services
-from .forms import ClientRecordForm, PhotoForm, SignedForm, TreatmentForm
+from .forms import AssignForm, ClientRecordForm, PhotoForm, SignedForm, TreatmentForm
 from .models import ClientForm, Photo
 
 PAGE_SIZE = 50
@@ -63,6 +67,9 @@ def client_detail(request, pk):
             if ceiling >= DataClass.L3 else [],
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
+            "may_break_glass": ceiling < DataClass.L4,
+            "may_assign": services.may_assign(request.user, client),
+            "break_glass": policy.Decider(request.user).break_glass(client),
         }
         return render(request, "records/client_detail.html", context)
 
@@ -74,7 +81,7 @@ def client_create(request):
     profile = policy.profile_of(request.user)
     location = profile.location or Location.objects.order_by("code").first()
     # A new client is opened at the creator's ceiling for a client of their location.
-    ceiling = policy.ROLE_CEILING[profile.role]
+    ceiling = door.ceiling_for_new_client(request.user, location)
     form = ClientRecordForm(request.POST or None, ceiling=ceiling)
     if request.method == "POST" and form.is_valid():
         client = services.client_create(
@@ -195,3 +202,42 @@ def form_view(request, pk, form_pk):
     ext = "pdf" if signed.content_type == "application/pdf" else signed.content_type.split("/")[-1]
     return _file_response(data, signed.content_type, f"{client.code}-{signed.kind}.{ext}",
                           inline=signed.content_type != "application/pdf")
+
+
+@login_required
+@reauth_required
+@require_http_methods(["GET", "POST"])
+def break_glass(request, pk):
+    client = selectors.client_for(request.user, pk)
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access_services.break_glass_open(actor=request.user, client=client,
+                                             reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form.add_error("reason", exc)
+        except access_services.NotAllowed:
+            raise door.AccessDenied() from None
+        else:
+            messages.warning(request, _("Break-glass access is open for %(m)d minutes. The "
+                                        "owners have been alerted.")
+                             % {"m": settings.BREAK_GLASS_MINUTES})
+            return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/break_glass.html", {"form": form, "client": client})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def client_assign(request, pk):
+    client = selectors.client_for(request.user, pk)
+    if not services.may_assign(request.user, client):
+        raise door.AccessDenied()
+    form = AssignForm(request.POST or None, staff=services.assignable_staff(client),
+                      initial={"staff": client.assigned_staff})
+    if request.method == "POST" and form.is_valid():
+        services.client_assign(actor=request.user, client=client,
+                               staff_user=form.cleaned_data["staff"],
+                               expires_at=form.cleaned_data["expires_at"])
+        messages.success(request, _("Assignment saved."))
+        return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/assign.html", {"form": form, "client": client})

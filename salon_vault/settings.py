@@ -76,6 +76,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "guardian",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "vault",
     "audit",
     "access",
@@ -91,9 +96,36 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "access.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None
+
+# Login hardening (django-axes): lock a username from one address after repeated failures.
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", 30) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "access.auth_views.locked_out"
+AXES_VERBOSE = False
+# Two-factor (django-otp): TOTP required for these roles before anything else opens.
+OTP_REQUIRED_ROLES = envlist("OTP_REQUIRED_ROLES", "owner,manager,auditor")
+OTP_TOTP_ISSUER = "Salon Vault"
+# Sessions: idle timeout and absolute lifetime, and how recent a re-authentication must be.
+SESSION_IDLE_SECONDS = envint("SESSION_IDLE_SECONDS", 15 * 60)
+SESSION_ABSOLUTE_SECONDS = envint("SESSION_ABSOLUTE_SECONDS", 10 * 3600)
+REAUTH_SECONDS = envint("REAUTH_SECONDS", 5 * 60)
+BREAK_GLASS_MINUTES = envint("BREAK_GLASS_MINUTES", 30)
+ACCESS_REVIEW_DEADLINE_DAYS = envint("ACCESS_REVIEW_DEADLINE_DAYS", 14)
 
 ROOT_URLCONF = "salon_vault.urls"
 WSGI_APPLICATION = "salon_vault.wsgi.application"
@@ -157,7 +189,7 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_COOKIE_AGE = envint("SESSION_ABSOLUTE_SECONDS", 10 * 3600)
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"

@@ -52,13 +52,39 @@ def other_location(db):
 
 
 def _person(username, role, location):
+    """A staff member who has accepted the agreement in force and completed training."""
     from django.contrib.auth.models import User
+    from django.utils import timezone
 
-    from access.models import StaffProfile
+    from access.models import StaffProfile, TrainingRecord
 
     user = User.objects.create_user(username=username, password="correct-horse-battery-9")
     StaffProfile.objects.create(user=user, role=role, location=location, display_name=username)
+    today = timezone.localdate()
+    TrainingRecord.objects.create(user=user, course="privacy basics", completed_on=today,
+                                  expires_on=today + dt.timedelta(days=365))
     return user
+
+
+def verify_otp(http, user):
+    """Mark a signed-in test session as two-factor verified, as the real check would."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device, _created = TOTPDevice.objects.get_or_create(user=user, name="test",
+                                                        defaults={"confirmed": True})
+    session = http.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def reauthenticate(http):
+    """As if the user had just confirmed their password for a sensitive action."""
+    import time
+
+    session = http.session
+    session["sv_reauth_at"] = int(time.time())
+    session.save()
 
 
 @pytest.fixture
@@ -115,8 +141,14 @@ def client_record(make_client, stylist):
 
 @pytest.fixture
 def login(client):
-    def as_(user):
+    """Sign in through Django's test client; two-factor is done unless `verified=False`."""
+
+    def as_(user, *, verified=True, reauthed=False):
         client.force_login(user)
+        if verified:
+            verify_otp(client, user)
+        if reauthed:
+            reauthenticate(client)
         return client
 
     return as_

@@ -26,6 +26,7 @@ from django.urls import reverse
 from PIL import Image
 
 from records.models import Client
+from tests.conftest import verify_otp
 
 TAG = uuid.uuid4().hex[:10].upper()
 MARKERS = {
@@ -123,6 +124,7 @@ def test_imported_markers_are_nowhere_at_rest_but_shown_on_the_staff_page(
             assert TAG not in path.name
 
     client.force_login(owner)
+    verify_otp(client, owner)
     listing = client.get(reverse("records:client_list"), {"q": MARKERS["name"]}).content.decode()
     assert MARKERS["name"] in listing
     detail = client.get(reverse("records:client_detail", args=[marked.pk])).content.decode()

@@ -215,8 +215,8 @@ def test_signed_consent_form_pdf_is_stored_and_downloadable(login, owner, client
     assert "attachment" in served["Content-Disposition"]
 
 
-def test_language_switch_changes_the_interface(client, owner):
-    client.force_login(owner)
+def test_language_switch_changes_the_interface(login, owner):
+    client = login(owner)
     client.post(reverse("set_language"), {"language": "en", "next": "/clients/"})
     assert "Clients" in client.get("/clients/").content.decode()
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/clients/"})

@@ -64,4 +64,11 @@ class Command(BaseCommand):
             where = (f"{login.location} {demo.LOCATIONS[login.location]}" if login.location
                      else "all locations")
             self.stdout.write(f"  {login.username:<14} {login.role:<11} {where}")
-        self.stdout.write(f"  password: {password.value}   (from {password.source})\n")
+        self.stdout.write(f"  password: {password.value}   (from {password.source})")
+        codes = demo.demo_recovery_codes(usernames=[login.username for login in logins])
+        if codes:
+            self.stdout.write("  Two-factor sign-in is required for these; enrol an authenticator "
+                              "app at first sign-in, or use a one-time recovery code:")
+            for username, tokens in sorted(codes.items()):
+                self.stdout.write(f"    {username:<12} {' '.join(tokens)}")
+        self.stdout.write("")

@@ -1,0 +1,171 @@
+"""Two-factor enrolment and verification, re-authentication, and the lockout page."""
+
+from __future__ import annotations
+
+import time
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+from django_otp import devices_for_user
+from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit import services as audit
+
+from . import policy
+from .middleware import needs_otp
+
+REAUTH_AT = "sv_reauth_at"
+RECOVERY_CODES = 10
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(label=gettext_lazy("Code"), max_length=16,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                                          "inputmode": "numeric",
+                                                          "autofocus": True}))
+
+
+class ReauthForm(forms.Form):
+    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput(
+        attrs={"autocomplete": "current-password", "autofocus": True}))
+    token = forms.CharField(label=gettext_lazy("Authenticator code"), max_length=16,
+                            required=False,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
+                                                          "inputmode": "numeric"}))
+
+
+def _next(request, default: str = "/") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return default
+
+
+def _record(user, action: str, outcome: str = "allowed") -> None:
+    audit.record(actor=user, actor_label=user.get_username(), role=policy.role_of(user),
+                 action=action, outcome=outcome)
+
+
+def _match(user, token: str):
+    token = "".join(token.split())
+    with transaction.atomic():
+        for device in devices_for_user(user, for_verify=True):
+            if device.verify_token(token):
+                return device
+    return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_verify(request):
+    user = request.user
+    if not any(devices_for_user(user)):
+        return redirect(f"/accounts/otp/setup/?next={_next(request)}")
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = _match(user, form.cleaned_data["token"])
+        if device is not None:
+            otp_login(request, device)
+            _record(user, "auth.otp_verify")
+            return redirect(_next(request))
+        _record(user, "auth.otp_verify", outcome="denied")
+        form.add_error("token", _("This code is not valid. Use the current code from your "
+                                  "authenticator app, or one of your recovery codes."))
+    return render(request, "registration/otp_verify.html", {"form": form, "next": _next(request)})
+
+
+def _qr_svg(url: str) -> str:
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_setup(request):
+    user = request.user
+    if any(devices_for_user(user)) and not user.is_verified():
+        return redirect(f"/accounts/otp/?next={_next(request)}")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or \
+        TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+    form = TokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token("".join(form.cleaned_data["token"].split())):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _new_recovery_codes(user)
+            otp_login(request, device)
+            _record(user, "auth.otp_enrol")
+            return render(request, "registration/otp_recovery_codes.html",
+                          {"codes": codes, "next": _next(request)})
+        form.add_error("token", _("This code does not match. Check the time on your phone "
+                                  "and enter the current code."))
+    return render(request, "registration/otp_setup.html", {
+        "form": form, "qr": _qr_svg(device.config_url), "secret": device.key,
+        "next": _next(request)})
+
+
+def _new_recovery_codes(user) -> list[str]:
+    static, _created = StaticDevice.objects.get_or_create(
+        user=user, name="recovery", defaults={"confirmed": True})
+    static.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create([StaticToken(device=static, token=c) for c in codes])
+    return codes
+
+
+def recent_reauth(request) -> bool:
+    at = request.session.get(REAUTH_AT)
+    return at is not None and time.time() - at <= settings.REAUTH_SECONDS
+
+
+def reauth_required(view):
+    """Sensitive actions ask for the password (and a code) again unless given moments ago."""
+
+    def wrapped(request, *args, **kwargs):
+        if not recent_reauth(request):
+            return redirect(f"/accounts/reauth/?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    wrapped.reauth_required = True
+    return wrapped
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reauth(request):
+    user = request.user
+    ask_token = needs_otp(user)
+    form = ReauthForm(request.POST or None)
+    if not ask_token:
+        del form.fields["token"]
+    if request.method == "POST" and form.is_valid():
+        ok = authenticate(request, username=user.get_username(),
+                          password=form.cleaned_data["password"]) is not None
+        if ok and ask_token:
+            ok = _match(user, form.cleaned_data.get("token", "")) is not None
+        if ok:
+            request.session[REAUTH_AT] = int(time.time())
+            _record(user, "auth.reauth")
+            return redirect(_next(request))
+        _record(user, "auth.reauth", outcome="denied")
+        form.add_error(None, _("The password or code is not correct."))
+    return render(request, "registration/reauth.html", {"form": form, "next": _next(request)})
+
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    return render(request, "registration/locked_out.html", status=429)
