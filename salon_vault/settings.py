@@ -239,11 +239,31 @@ else:
         "store_processed": False,
     }
 # Periodic jobs are declared here, in one place; django-celery-beat stores them.
+ACCESS_REVIEW_CRON = os.environ.get("ACCESS_REVIEW_CRON", "0 6 1 1,4,7,10 *")
+
+
+def _crontab(expression: str):
+    from celery.schedules import crontab
+
+    try:
+        minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
+    except ValueError:
+        raise ImproperlyConfigured(f"not a five-field cron expression: {expression!r}") from None
+    return crontab(minute=minute, hour=hour, day_of_month=day_of_month,
+                   month_of_year=month_of_year, day_of_week=day_of_week)
+
+
 CELERY_BEAT_SCHEDULE = {
     "vault-health-check": {
         "task": "vault.tasks.vault_health_check",
         "schedule": envint("VAULT_HEALTH_CHECK_SECONDS", 3600),
     },
+    "expire-grants": {"task": "access.tasks.expire_grants", "schedule": 60},
+    "end-break-glass": {"task": "access.tasks.end_break_glass", "schedule": 60},
+    "open-access-review": {"task": "access.tasks.open_access_review",
+                           "schedule": _crontab(ACCESS_REVIEW_CRON)},
+    "close-due-access-reviews": {"task": "access.tasks.close_due_access_reviews",
+                                 "schedule": 3600},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
