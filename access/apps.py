@@ -7,4 +7,11 @@ class AccessConfig(AppConfig):
     verbose_name = _("Access")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the authentication receivers)
+        from auditlog.registry import auditlog
+
+        from . import models, signals  # noqa: F401  (signals connects the auth receivers)
+
+        for model in (models.StaffProfile, models.Grant, models.LocationPolicy, models.Location,
+                      models.BreakGlass, models.TrainingRecord):
+            auditlog.register(model, exclude_fields=["reason", "review_note"]
+                              if model is models.BreakGlass else None)

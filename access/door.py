@@ -33,6 +33,11 @@ class Opening:
         return self.ceilings.get(client.pk, DataClass.NONE)
 
 
+def _location_code(client) -> str:
+    location = getattr(client, "location", None)
+    return location.code if location is not None else ""
+
+
 def _label(user) -> str:
     return user.get_username() if getattr(user, "is_authenticated", False) else "anonymous"
 
@@ -49,6 +54,7 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
     event = audit.record(
         actor=user, actor_label=_label(user), role=decider.role, action=action,
         outcome="allowed" if allowed else "denied", client_id=client.pk,
+        client_code=client.code or "", location_code=_location_code(client),
         data_class=granted if allowed else (want or 0), purpose=purpose,
         break_glass=glass is not None and granted > decider.ceiling_without_glass(client),
         detail={"break_glass_id": str(glass.pk)} if glass is not None else None,
@@ -99,7 +105,8 @@ def open_new_clients(*, user, location, subjects: Sequence[uuid.UUID], purpose: 
     event = audit.record(
         actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
         outcome="allowed" if allowed else "denied", subjects=subjects if allowed else [],
-        data_class=want, purpose=purpose, detail=(detail or {}) | {"count": len(subjects)},
+        location_code=location.code, data_class=want, purpose=purpose,
+        detail=(detail or {}) | {"count": len(subjects)},
     )
     if not allowed:
         raise AccessDenied()

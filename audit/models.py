@@ -7,19 +7,26 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AccessEvent(models.Model):
-    """One access to client data, or one security-relevant action. Never holds plaintext."""
+    """One access to client data, or one security-relevant action. Never holds plaintext.
+
+    Events form a hash chain: `hash` covers the canonical form of the event including
+    `prev_hash`, the hash of the event before it. The table is append-only in the database.
+    """
 
     class Outcome(models.TextChoices):
         ALLOWED = "allowed", _("allowed")
         DENIED = "denied", _("denied")
 
+    seq = models.BigIntegerField(_("sequence"), unique=True)
     at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+")
     actor_label = models.CharField(_("actor"), max_length=150)
     role = models.CharField(_("role"), max_length=32, blank=True)
-    action = models.CharField(_("action"), max_length=64, db_index=True)
-    client_id = models.UUIDField(_("client"), null=True, blank=True, db_index=True)
+    action = models.CharField(_("action"), max_length=64)
+    client_id = models.UUIDField(_("client"), null=True, blank=True)
+    client_code = models.CharField(_("client code"), max_length=40, blank=True)
+    location_code = models.CharField(_("location"), max_length=16, blank=True)
     subjects = models.JSONField(default=list, blank=True)
     data_class = models.PositiveSmallIntegerField(_("data class"), default=0)
     purpose = models.CharField(_("purpose"), max_length=200, blank=True)
@@ -29,12 +36,79 @@ class AccessEvent(models.Model):
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     request_id = models.CharField(_("request id"), max_length=32, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
 
     class Meta:
-        ordering = ["-at", "-id"]
+        ordering = ["-seq"]
         verbose_name = _("access event")
         verbose_name_plural = _("access events")
-        indexes = [models.Index(fields=["actor", "at"])]
+        indexes = [
+            models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
+            models.Index(fields=["client_id", "seq"], name="audit_client_seq"),
+            models.Index(fields=["client_code", "seq"], name="audit_code_seq"),
+            models.Index(fields=["action", "seq"], name="audit_action_seq"),
+            models.Index(fields=["outcome", "seq"], name="audit_outcome_seq"),
+            models.Index(fields=["location_code", "seq"], name="audit_location_seq"),
+            models.Index(fields=["break_glass", "seq"], name="audit_glass_seq"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.outcome}"
+        return f"#{self.seq} {self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+class ChainHead(models.Model):
+    """The last link of the chain; its row lock serialises writers so the chain never forks."""
+
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the chain's link just before the oldest kept event.
+
+    Written when old events are pruned by retention, so the chain that remains can still be
+    verified from a trusted start.
+    """
+
+    seq = models.BigIntegerField(unique=True)
+    hash = models.CharField(max_length=64)
+    pruned = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.seq}"
+
+
+class PrunePermit(models.Model):
+    """While a row here covers an event's seq, the database lets retention delete it."""
+
+    up_to_seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"prune ≤ #{self.up_to_seq}"
+
+
+class VerificationRun(models.Model):
+    """The result of one `audit_verify`, shown to auditors."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField()
+    checked = models.BigIntegerField(default=0)
+    first_bad_seq = models.BigIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=300)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"verify {'ok' if self.ok else 'BROKEN'} at {self.at}"

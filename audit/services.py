@@ -6,10 +6,13 @@ import logging
 import uuid
 from collections.abc import Iterable
 
-from django.db import DatabaseError
+from django.core.validators import validate_ipv46_address
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
 
-from . import context
-from .models import AccessEvent
+from . import chain, context
+from .models import AccessEvent, ChainHead
 
 log = logging.getLogger(__name__)
 
@@ -18,21 +21,49 @@ class AuditUnavailable(Exception):
     """The event could not be written; the access it describes must not happen."""
 
 
+def _ip(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        validate_ipv46_address(value)
+    except Exception:  # noqa: BLE001 - a malformed address is dropped, not trusted
+        return None
+    return clean_ipv6_address(value) if ":" in value else value
+
+
 def record(*, actor, actor_label: str, action: str, outcome: str, role: str = "",
-           client_id: uuid.UUID | None = None, subjects: Iterable[uuid.UUID] = (),
-           data_class: int = 0, purpose: str = "", break_glass: bool = False,
-           detail: dict | None = None) -> AccessEvent:
+           client_id: uuid.UUID | None = None, client_code: str = "", location_code: str = "",
+           subjects: Iterable[uuid.UUID] = (), data_class: int = 0, purpose: str = "",
+           break_glass: bool = False, detail: dict | None = None) -> AccessEvent:
+    """Append one event to the chain, or raise AuditUnavailable (the caller must not go on)."""
     facts = context.current()
     event = AccessEvent(
-        actor=actor if getattr(actor, "pk", None) else None, actor_label=actor_label[:150],
-        role=role, action=action, outcome=outcome, client_id=client_id,
+        at=timezone.now(), actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label[:150], role=role, action=action, outcome=outcome,
+        client_id=client_id, client_code=client_code, location_code=location_code,
         subjects=[str(s) for s in subjects], data_class=int(data_class), purpose=purpose[:200],
-        break_glass=break_glass, detail=detail or {}, ip=facts.ip,
-        user_agent=facts.user_agent, request_id=facts.request_id,
+        break_glass=break_glass, detail=detail or {}, ip=_ip(facts.ip),
+        user_agent=facts.user_agent[:300], request_id=facts.request_id,
     )
     try:
-        event.save(force_insert=True)
+        _append(event)
     except DatabaseError as exc:
         log.error("audit event %s could not be written: %s", action, type(exc).__name__)
         raise AuditUnavailable(action) from exc
     return event
+
+
+def _append(event: AccessEvent) -> None:
+    # The head row is locked until the surrounding transaction ends, so concurrent writers
+    # take turns and each links to the one before: the chain never forks.
+    with transaction.atomic():
+        head, _created = ChainHead.objects.select_for_update().get_or_create(
+            pk=1, defaults={"seq": 0, "hash": chain.GENESIS})
+        event.seq, event.prev_hash = head.seq + 1, head.hash
+        event.hash = chain.digest(_row(event))
+        event.save(force_insert=True)
+        ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
+
+
+def _row(event: AccessEvent) -> dict:
+    return {name: getattr(event, name) for name in chain.FIELDS}

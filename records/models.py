@@ -14,12 +14,24 @@ from vault.fields import (
     EncryptedFileField,
     EncryptedJSONField,
     EncryptedTextField,
+    changed_personal_fields,
 )
 
 L2, L3, L4 = DataClass.L2, DataClass.L3, DataClass.L4
 
 
-class Client(models.Model):
+class PersonalData(models.Model):
+    """A model holding encrypted personal fields. For the change log it names which of them
+    changed, never their values."""
+
+    class Meta:
+        abstract = True
+
+    def get_additional_data(self) -> dict:
+        return {"personal_fields_changed": changed_personal_fields(self)}
+
+
+class Client(PersonalData):
     VAULT_SUBJECT_FIELD = "pk"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -55,7 +67,7 @@ class Client(models.Model):
         return self.code
 
 
-class BeautyProfile(models.Model):
+class BeautyProfile(PersonalData):
     VAULT_SUBJECT_FIELD = "client_id"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -72,7 +84,7 @@ class BeautyProfile(models.Model):
         return f"profile of {self.client_id}"
 
 
-class HealthNote(models.Model):
+class HealthNote(PersonalData):
     VAULT_SUBJECT_FIELD = "client_id"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -91,7 +103,7 @@ class HealthNote(models.Model):
         return f"health notes of {self.client_id}"
 
 
-class Treatment(models.Model):
+class Treatment(PersonalData):
     VAULT_SUBJECT_FIELD = "client_id"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -116,7 +128,7 @@ class Treatment(models.Model):
         return f"treatment {self.id}"
 
 
-class Photo(models.Model):
+class Photo(PersonalData):
     VAULT_SUBJECT_FIELD = "client_id"
 
     class Kind(models.TextChoices):
@@ -148,7 +160,7 @@ class Photo(models.Model):
         return f"photo {self.id}"
 
 
-class ClientForm(models.Model):
+class ClientForm(PersonalData):
     VAULT_SUBJECT_FIELD = "client_id"
 
     class Kind(models.TextChoices):

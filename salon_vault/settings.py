@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "auditlog",
     "vault",
     "audit",
     "access",
@@ -100,6 +101,7 @@ MIDDLEWARE = [
     "access.middleware.SessionGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -283,3 +285,7 @@ LOGGING = {
 }
 
 DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""
+
+# Audit: how long events are kept (pruning leaves a signed checkpoint), and auditlog.
+AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 3 * 365)
+AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -342,6 +342,7 @@ class EncryptedFileField(models.CharField):
                          self._context(model_instance, subject, name))
         _write_atomically(_files_root() / name[:2] / name, blob)
         model_instance.__dict__[self.attname] = name
+        model_instance.__dict__.setdefault("_vault_file_written", {})[self.attname] = True
         return name
 
     def read(self, instance, name: str) -> bytes:
@@ -373,3 +374,21 @@ def _write_atomically(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def changed_personal_fields(instance) -> list[str]:
+    """Names of the encrypted fields assigned since the row was loaded; never their values.
+
+    The change log records these names only (django-auditlog excludes the fields themselves).
+    """
+    written = instance.__dict__.get("_vault_file_written", {})
+    return [field.name for field in instance._meta.concrete_fields
+            if (isinstance(field, EncryptedField)
+                and isinstance(instance.__dict__.get(field.attname), Pending))
+            or (isinstance(field, EncryptedFileField) and written.get(field.attname))]
+
+
+def personal_field_names(model) -> list[str]:
+    """Fields django-auditlog must never diff: encrypted values and their blind indexes."""
+    return [f.name for f in model._meta.concrete_fields
+            if isinstance(f, EncryptedField | EncryptedFileField | BlindIndexField)]

@@ -35,6 +35,8 @@ class KeyProvider(Protocol):
 
     def index_key(self) -> bytes: ...
 
+    def signing_key(self) -> bytes: ...
+
 
 @dataclass
 class Keyring:
@@ -43,6 +45,7 @@ class Keyring:
     primary: int
     keks: dict[int, bytes]
     index: bytes
+    signing: bytes | None = field(default=None, repr=False)
     source: str = field(default="", repr=False)
 
     def __repr__(self) -> str:  # never print key material
@@ -63,10 +66,17 @@ class Keyring:
     def index_key(self) -> bytes:
         return self.index
 
+    def signing_key(self) -> bytes:
+        """The Ed25519 seed that signs audit checkpoints (not a data key)."""
+        if self.signing is None:
+            raise KeyringError(f"keyring at {self.source} holds no signing key; "
+                               "add one with `manage.py vault_init --add-signing-key`")
+        return self.signing
+
     @classmethod
     def generate(cls) -> Keyring:
         return cls(primary=1, keks={1: secrets.token_bytes(KEY_BYTES)},
-                   index=secrets.token_bytes(KEY_BYTES))
+                   index=secrets.token_bytes(KEY_BYTES), signing=secrets.token_bytes(KEY_BYTES))
 
     @classmethod
     def loads(cls, text: str, *, source: str) -> Keyring:
@@ -75,13 +85,17 @@ class Keyring:
             if data.get("format", FORMAT) != FORMAT:
                 raise KeyringError(f"keyring at {source} has unknown format {data.get('format')!r}")
             keks = {int(v): base64.b64decode(k, validate=True) for v, k in data["keks"].items()}
+            signing = data.get("audit_signing_key")
             ring = cls(primary=int(data["primary"]), keks=keks,
-                       index=base64.b64decode(data["index_key"], validate=True), source=source)
+                       index=base64.b64decode(data["index_key"], validate=True),
+                       signing=base64.b64decode(signing, validate=True) if signing else None,
+                       source=source)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(f"keyring at {source} is malformed ({type(exc).__name__})") from None
         if ring.primary not in ring.keks:
             raise KeyringError(f"keyring at {source} names primary {ring.primary} it does not hold")
-        if any(len(k) != KEY_BYTES for k in [*ring.keks.values(), ring.index]):
+        held = [*ring.keks.values(), ring.index, *([ring.signing] if ring.signing else [])]
+        if any(len(k) != KEY_BYTES for k in held):
             raise KeyringError(f"keyring at {source} holds a key that is not {KEY_BYTES} bytes")
         return ring
 
@@ -91,6 +105,8 @@ class Keyring:
             "primary": self.primary,
             "keks": {str(v): base64.b64encode(k).decode() for v, k in sorted(self.keks.items())},
             "index_key": base64.b64encode(self.index).decode(),
+            **({"audit_signing_key": base64.b64encode(self.signing).decode()}
+               if self.signing else {}),
         }, indent=2)
 
 

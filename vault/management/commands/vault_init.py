@@ -9,6 +9,10 @@ from vault import keyring
 class Command(BaseCommand):
     help = "Create the keyring file if it does not exist (embedded default). Never overwrites."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--add-signing-key", action="store_true",
+                            help="add an audit signing key to a keyring that has none")
+
     def handle(self, *args, **options):
         source = str(settings.SALON_VAULT_KEYRING)
         if source.startswith("env:"):
@@ -17,7 +21,13 @@ class Command(BaseCommand):
             return
         path = Path(source.removeprefix("file:"))
         if path.exists():
-            keyring.load(str(path))
+            ring = keyring.load(str(path))
+            if options["add_signing_key"] and ring.signing is None:
+                ring.signing = keyring.Keyring.generate().signing
+                keyring.write_file(ring, path)
+                keyring.reset()
+                self.stdout.write(self.style.SUCCESS(f"added an audit signing key to {path}"))
+                return
             self.stdout.write(f"keyring present at {path}")
             return
         if not path.parent.exists() and path.parent != Path(settings.VAR_DIR):
