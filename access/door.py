@@ -57,7 +57,8 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
         client_code=client.code or "", location_code=_location_code(client),
         data_class=granted if allowed else (want or 0), purpose=purpose,
         break_glass=glass is not None and granted > decider.ceiling_without_glass(client),
-        detail={"break_glass_id": str(glass.pk)} if glass is not None else None,
+        detail={"granted": decider.has_grant(client)}
+        | ({"break_glass_id": str(glass.pk)} if glass is not None else {}),
     )
     if not allowed:
         raise AccessDenied()

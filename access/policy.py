@@ -187,3 +187,13 @@ class Decider:
 
 def ceiling_for(user, client) -> int:
     return Decider(user).ceiling(client)
+
+
+def may_view_audit(user) -> bool:
+    """Owners and auditors read the audit log; it holds metadata, never record contents."""
+    return role_of(user) in (Role.OWNER, Role.AUDITOR)
+
+
+def may_report_subject(user) -> bool:
+    """Only owners produce a client's "who saw my data" report (PIPL Art. 45)."""
+    return role_of(user) == Role.OWNER

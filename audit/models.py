@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -112,3 +114,61 @@ class VerificationRun(models.Model):
 
     def __str__(self) -> str:
         return f"verify {'ok' if self.ok else 'BROKEN'} at {self.at}"
+
+
+class Alert(models.Model):
+    """A hit of an anomaly rule, for owners and auditors to acknowledge and resolve."""
+
+    class Rule(models.TextChoices):
+        MANY_CLIENTS = "many_clients", _("Unusually many clients opened in an hour")
+        OFF_HOURS = "off_hours", _("Access outside opening hours")
+        DENIALS = "denials", _("Repeated denials")
+        BREAK_GLASS = "break_glass", _("Break-glass access")
+        UNASSIGNED = "unassigned", _("Opening clients not assigned")
+        LARGE_EXPORT = "large_export", _("Large export")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        RESOLVED = "resolved", _("Resolved")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rule = models.CharField(_("rule"), max_length=20, choices=Rule.choices)
+    key = models.CharField(max_length=120, unique=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(_("actor"), max_length=150)
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True, db_index=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    count = models.PositiveIntegerField(default=1)
+    detail = models.JSONField(default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.OPEN,
+                             db_index=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+
+    class Meta:
+        ordering = ["-raised_at"]
+        verbose_name = _("alert")
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.actor_label} {self.window_start:%Y-%m-%d %H:%M}"
+
+
+class EventSubject(models.Model):
+    """Index of the clients a list or search event showed, so a client's history finds them."""
+
+    event = models.ForeignKey(AccessEvent, on_delete=models.CASCADE, related_name="+")
+    client_id = models.UUIDField()
+
+    class Meta:
+        indexes = [models.Index(fields=["client_id", "event"], name="audit_subject_client")]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} in #{self.event_id}"

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from . import chain, context
-from .models import AccessEvent, ChainHead
+from .models import AccessEvent, ChainHead, EventSubject
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,34 @@ def _append(event: AccessEvent) -> None:
         event.seq, event.prev_hash = head.seq + 1, head.hash
         event.hash = chain.digest(_row(event))
         event.save(force_insert=True)
+        if event.subjects:
+            EventSubject.objects.bulk_create(
+                [EventSubject(event=event, client_id=s) for s in event.subjects])
         ChainHead.objects.filter(pk=1).update(seq=event.seq, hash=event.hash)
 
 
 def _row(event: AccessEvent) -> dict:
     return {name: getattr(event, name) for name in chain.FIELDS}
+
+
+def alert_step(*, actor, alert, step: str, comment: str = ""):
+    """Acknowledge or resolve an alert; the step is itself recorded."""
+    from django.utils import timezone
+
+    from .models import Alert
+
+    now = timezone.now()
+    if step == "acknowledge" and alert.state == Alert.State.OPEN:
+        alert.state, alert.acknowledged_by, alert.acknowledged_at = (
+            Alert.State.ACKNOWLEDGED, actor, now)
+    elif step == "resolve" and alert.state != Alert.State.RESOLVED:
+        alert.state, alert.resolved_by, alert.resolved_at = Alert.State.RESOLVED, actor, now
+    else:
+        return alert
+    if comment:
+        alert.comment = (alert.comment + "\n" if alert.comment else "") + comment
+    with transaction.atomic():
+        alert.save()
+        record(actor=actor, actor_label=actor.get_username(), action=f"alert.{step}",
+               outcome="allowed", detail={"alert": str(alert.pk), "rule": alert.rule})
+    return alert

@@ -266,6 +266,12 @@ CELERY_BEAT_SCHEDULE = {
                            "schedule": _crontab(ACCESS_REVIEW_CRON)},
     "close-due-access-reviews": {"task": "access.tasks.close_due_access_reviews",
                                  "schedule": 3600},
+    "audit-verify-nightly": {"task": "audit.tasks.verify_chain",
+                             "schedule": _crontab(os.environ.get("AUDIT_VERIFY_CRON", "30 2 * * *"))},
+    "audit-prune-daily": {"task": "audit.tasks.prune_events",
+                          "schedule": _crontab(os.environ.get("AUDIT_PRUNE_CRON", "45 3 * * *"))},
+    "audit-detect-anomalies": {"task": "audit.tasks.detect_anomalies",
+                               "schedule": envint("ANOMALY_DETECT_SECONDS", 300)},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
@@ -289,3 +295,11 @@ DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""
 # Audit: how long events are kept (pruning leaves a signed checkpoint), and auditlog.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 3 * 365)
 AUDITLOG_INCLUDE_ALL_MODELS = False
+# Audit knows nothing of roles: who may read it is decided by these callables.
+AUDIT_VIEWER_CHECK = "access.policy.may_view_audit"
+AUDIT_SUBJECT_REPORT_CHECK = "access.policy.may_report_subject"
+# Anomaly rules (thresholds are per rule; a hit raises an alert for owners and auditors).
+ANOMALY_CLIENTS_PER_HOUR = envint("ANOMALY_CLIENTS_PER_HOUR", 40)
+ANOMALY_DENIALS_PER_HOUR = envint("ANOMALY_DENIALS_PER_HOUR", 5)
+ANOMALY_EXPORT_ROWS = envint("ANOMALY_EXPORT_ROWS", 500)
+OPENING_HOURS = os.environ.get("OPENING_HOURS", "08:00-22:00")

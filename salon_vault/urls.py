@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/reauth/", access_auth.reauth, name="reauth"),
     path("agreement/", access_views.agreement, name="agreement"),
     path("staff/", include("access.urls")),
+    path("audit/", include("audit.urls")),
     path("clients/", include("records.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,201 @@
+"""The auditor's workspace. Events are metadata: these pages never show record contents."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import selectors, services
+from .forms import AlertActionForm, EventFilterForm
+from .models import AccessEvent, Alert, VerificationRun
+
+EXPORT_FIELDS = ("seq", "at", "actor_label", "role", "action", "client_code", "client_id",
+                 "location_code", "data_class", "purpose", "break_glass", "outcome", "ip",
+                 "user_agent", "request_id", "hash")
+
+
+def _deny(request, what: str):
+    services.record(actor=request.user, actor_label=request.user.get_username(),
+                    action=f"audit.{what}", outcome="denied")
+    raise PermissionDenied
+
+
+def _guarded(check_setting: str, what: str):
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            if not import_string(getattr(settings, check_setting))(request.user):
+                _deny(request, what)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+auditor_view = _guarded("AUDIT_VIEWER_CHECK", "view")
+subject_report_view = _guarded("AUDIT_SUBJECT_REPORT_CHECK", "subject_report")
+
+
+def _events_page(request, template: str, extra: dict, base=None):
+    form = EventFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = selectors.filtered(data)
+    if base is not None:
+        qs = qs & base
+    before = request.GET.get("before")
+    rows, older = selectors.page(qs, int(before) if before and before.isdigit() else None)
+    query = request.GET.copy()
+    query.pop("before", None)
+    return render(request, template, {
+        "form": form, "rows": rows, "older": older, "query": query.urlencode(),
+        "verification": VerificationRun.objects.first(),
+        "open_alerts": Alert.objects.filter(state=Alert.State.OPEN).count(), **extra})
+
+
+@auditor_view
+def events(request):
+    return _events_page(request, "audit/events.html", {})
+
+
+@auditor_view
+def person_timeline(request, user_id):
+    person = get_object_or_404(get_user_model(), pk=user_id)
+    mine = AccessEvent.objects.filter(actor=person)
+    return _events_page(request, "audit/person.html", {
+        "person": person,
+        "days": selectors.with_bars(selectors.per_day(mine, today=timezone.localdate()))},
+        base=mine)
+
+
+@auditor_view
+def client_history(request, code):
+    ids = selectors.client_ids_for_code(code)
+    request.GET = request.GET.copy()
+    request.GET["client_code"] = code
+    return _events_page(request, "audit/client.html", {"code": code, "known": bool(ids)})
+
+
+@auditor_view
+def charts(request):
+    form = EventFilterForm(request.GET or None)
+    qs = selectors.filtered(form.cleaned_data if form.is_valid() else {})
+    return render(request, "audit/charts.html", {
+        "form": form,
+        "days": selectors.with_bars(selectors.per_day(qs, today=timezone.localdate())),
+        "people": selectors.with_bars(selectors.per_person(qs))})
+
+
+@auditor_view
+def export(request, fmt: str):
+    form = EventFilterForm(request.GET or None)
+    if request.GET and not form.is_valid():
+        messages.error(request, _("Correct the filter before exporting."))
+        return redirect("audit:events")
+    qs = selectors.filtered(form.cleaned_data if form.is_valid() else {})
+    rows = qs.count()
+    # The export is itself recorded, before a single row leaves.
+    services.record(actor=request.user, actor_label=request.user.get_username(),
+                    action=f"audit.export.{fmt}", outcome="allowed",
+                    detail={"rows": rows, "filter": form.described()})
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        body, content_type = _csv_lines(qs), "text/csv; charset=utf-8"
+    else:
+        body, content_type = _jsonl_lines(qs), "application/x-ndjson"
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _export_rows(qs):
+    for row in qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=5000):
+        values = dict(zip(EXPORT_FIELDS, row, strict=True))
+        values["at"] = values["at"].isoformat()
+        values["client_id"] = str(values["client_id"]) if values["client_id"] else ""
+        yield values
+
+
+def _csv_lines(qs):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    buffer.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly with a BOM
+    writer.writeheader()
+    for values in _export_rows(qs):
+        # Neutralise spreadsheet formulas in free-text columns.
+        for key in ("actor_label", "purpose", "user_agent"):
+            if str(values[key]).startswith(("=", "+", "-", "@")):
+                values[key] = "'" + str(values[key])
+        writer.writerow(values)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _jsonl_lines(qs):
+    for values in _export_rows(qs):
+        yield json.dumps(values, ensure_ascii=False) + "\n"
+
+
+@auditor_view
+def alerts(request):
+    state = request.GET.get("state", Alert.State.OPEN)
+    qs = Alert.objects.all() if state == "all" else Alert.objects.filter(state=state)
+    return render(request, "audit/alerts.html", {
+        "alerts": qs.select_related("acknowledged_by", "resolved_by")[:200], "state": state,
+        "states": Alert.State.choices})
+
+
+@auditor_view
+def alert_detail(request, pk):
+    alert = get_object_or_404(Alert, pk=pk)
+    return render(request, "audit/alert.html", {"alert": alert, "form": AlertActionForm()})
+
+
+@auditor_view
+@require_POST
+def alert_act(request, pk, step: str):
+    alert = get_object_or_404(Alert, pk=pk)
+    form = AlertActionForm(request.POST, resolving=step == "resolve")
+    if not form.is_valid():
+        return render(request, "audit/alert.html", {"alert": alert, "form": form})
+    services.alert_step(actor=request.user, alert=alert, step=step,
+                        comment=form.cleaned_data["comment"])
+    messages.success(request, _("Alert updated."))
+    return redirect("audit:alert", pk=alert.pk)
+
+
+@subject_report_view
+def subject_report(request):
+    code = request.GET.get("code", "").strip()[:40]
+    if not code:
+        return render(request, "audit/subject_report_form.html", {})
+    ids = selectors.client_ids_for_code(code)
+    if not ids:
+        messages.error(request, _("No access has been recorded for a client with this code."))
+        return render(request, "audit/subject_report_form.html", {"code": code})
+    history = list(selectors.filtered({"client_code": code}).select_related("actor")
+                   .filter(actor__isnull=False).order_by("seq")[:5000])
+    services.record(actor=request.user, actor_label=request.user.get_username(),
+                    action="audit.subject_report", outcome="allowed", client_id=ids[0],
+                    client_code=code, detail={"events": len(history)})
+    return render(request, "audit/subject_report.html", {
+        "code": code, "history": history, "generated": timezone.now(),
+        "people": sorted({e.actor_label for e in history})})
