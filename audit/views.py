@@ -52,6 +52,12 @@ auditor_view = _guarded("AUDIT_VIEWER_CHECK", "view")
 subject_report_view = _guarded("AUDIT_SUBJECT_REPORT_CHECK", "subject_report")
 
 
+def sensitive(view):
+    """Exports ask for re-authentication; the check itself lives with the login code."""
+    guarded = import_string(settings.SENSITIVE_ACTION_GUARD)(view)
+    return wraps(view)(guarded)
+
+
 def _events_page(request, template: str, extra: dict, base=None):
     form = EventFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
@@ -102,6 +108,7 @@ def charts(request):
 
 
 @auditor_view
+@sensitive
 def export(request, fmt: str):
     form = EventFilterForm(request.GET or None)
     if request.GET and not form.is_valid():

@@ -298,6 +298,7 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 # Audit knows nothing of roles: who may read it is decided by these callables.
 AUDIT_VIEWER_CHECK = "access.policy.may_view_audit"
 AUDIT_SUBJECT_REPORT_CHECK = "access.policy.may_report_subject"
+SENSITIVE_ACTION_GUARD = "access.auth_views.reauth_required"
 # Anomaly rules (thresholds are per rule; a hit raises an alert for owners and auditors).
 ANOMALY_CLIENTS_PER_HOUR = envint("ANOMALY_CLIENTS_PER_HOUR", 40)
 ANOMALY_DENIALS_PER_HOUR = envint("ANOMALY_DENIALS_PER_HOUR", 5)
