@@ -31,7 +31,7 @@ RECOVERY_CODES = 10
 
 
 class TokenForm(forms.Form):
-    token = forms.CharField(label=gettext_lazy("Code"), max_length=16,
+    token = forms.CharField(label=gettext_lazy("Authenticator code"), max_length=16,
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code",
                                                           "inputmode": "numeric",
                                                           "autofocus": True}))

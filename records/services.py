@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_noop as N_
 
 from access import door, policy
 from access import services as access_services
@@ -67,7 +68,7 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
     client = Client(id=uuid.uuid4(), location=location, assigned_staff=assigned_staff)
-    with door.open_client(user=actor, client=client, purpose="create client record",
+    with door.open_client(user=actor, client=client, purpose=N_("create client record"),
                           action="client.create", want=_needed_class(data),
                           create=True), transaction.atomic():
         client.code = next_client_codes(location)[0]
@@ -114,7 +115,7 @@ def client_update(*, actor, client: Client, data: dict) -> Client:
     unknown = data.keys() - ALL_FIELDS.keys()
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
-    with door.open_client(user=actor, client=client, purpose="update client record",
+    with door.open_client(user=actor, client=client, purpose=N_("update client record"),
                           action="client.update", want=_needed_class(data)), transaction.atomic():
         _apply(client, data)
     return client
@@ -123,7 +124,7 @@ def client_update(*, actor, client: Client, data: dict) -> Client:
 def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
                   products: list[str] | None = None, colour_formula: str = "", notes: str = "",
                   price: Decimal | None = None) -> Treatment:
-    with door.open_client(user=actor, client=client, purpose="record a treatment",
+    with door.open_client(user=actor, client=client, purpose=N_("record a treatment"),
                           action="treatment.create", want=DataClass.L3), transaction.atomic():
         treatment = Treatment.objects.create(
             client=client, performed_on=performed_on, staff=actor, service=service,
@@ -139,7 +140,7 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
 def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
               treatment: Treatment | None = None) -> Photo:
     clean = uploads.clean_photo(upload)
-    with door.open_client(user=actor, client=client, purpose="add a photo",
+    with door.open_client(user=actor, client=client, purpose=N_("add a photo"),
                           action="photo.create", want=DataClass.L4):
         photo = Photo.objects.create(
             client=client, treatment=treatment, kind=kind, taken_on=taken_on, uploaded_by=actor,
@@ -156,7 +157,7 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None or photo.thumbnail:
         return False
-    with door.open_for_system(actor="thumbnailer", purpose="make a photo thumbnail",
+    with door.open_for_system(actor="thumbnailer", purpose=N_("make a photo thumbnail"),
                               subjects=[photo.client_id], ceiling=DataClass.L4):
         photo.thumbnail = uploads.thumbnail(photo.image.read())
         photo.save(update_fields=["thumbnail"])
@@ -165,7 +166,7 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
 
 def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date) -> ClientForm:
     clean = uploads.clean_form_document(upload)
-    with door.open_client(user=actor, client=client, purpose="add a signed form",
+    with door.open_client(user=actor, client=client, purpose=N_("add a signed form"),
                           action="form.create", want=DataClass.L4):
         return ClientForm.objects.create(
             client=client, kind=kind, signed_on=signed_on, uploaded_by=actor,

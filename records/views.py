@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_http_methods
 
 from access import door, policy
@@ -45,7 +46,7 @@ def client_list(request):
     page = Paginator(clients.select_related("location", "assigned_staff"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     rows = list(page.object_list)
-    with door.open_clients(user=request.user, clients=rows, purpose="browse clients",
+    with door.open_clients(user=request.user, clients=rows, purpose=N_("browse clients"),
                            action=action, detail=detail | {"page": page.number}):
         return render(request, "records/client_list.html",
                       {"page": page, "rows": rows, "q": q, "query_kind": detail.get("query_kind")})
@@ -54,7 +55,7 @@ def client_list(request):
 @login_required
 def client_detail(request, pk):
     client = selectors.client_for(request.user, pk)
-    with door.open_client(user=request.user, client=client, purpose="view client record") as opening:
+    with door.open_client(user=request.user, client=client, purpose=N_("view client record")) as opening:
         ceiling = opening.ceiling(client)
         context = {
             "client": client,
@@ -97,7 +98,7 @@ def client_create(request):
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
     client = selectors.client_for(request.user, pk)
-    with door.open_client(user=request.user, client=client, purpose="edit client record",
+    with door.open_client(user=request.user, client=client, purpose=N_("edit client record"),
                           action="client.open_for_edit") as opening:
         ceiling = opening.ceiling(client)
         initial = ClientRecordForm.initial_from(client, ceiling)
@@ -184,7 +185,7 @@ def photo_view(request, pk, photo_pk):
     client = selectors.client_for(request.user, pk)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
     small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
-    with door.open_client(user=request.user, client=client, purpose="view a photo",
+    with door.open_client(user=request.user, client=client, purpose=N_("view a photo"),
                           action="photo.view", want=DataClass.L4):
         data = photo.thumbnail.read() if small else photo.image.read()
     content_type = "image/jpeg" if small else photo.content_type
@@ -196,7 +197,7 @@ def photo_view(request, pk, photo_pk):
 def form_view(request, pk, form_pk):
     client = selectors.client_for(request.user, pk)
     signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
-    with door.open_client(user=request.user, client=client, purpose="view a signed form",
+    with door.open_client(user=request.user, client=client, purpose=N_("view a signed form"),
                           action="form.view", want=DataClass.L4):
         data = signed.document.read()
     ext = "pdf" if signed.content_type == "application/pdf" else signed.content_type.split("/")[-1]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from access import door
 from access.models import Location
@@ -103,7 +104,7 @@ def _opening(*, user, location: Location, ids: list[uuid.UUID], want: int, usern
         purpose = f"import {len(ids)} clients from spreadsheet by {username}"
         return door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True)
     return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
-                                 purpose="import clients from spreadsheet")
+                                 purpose=N_("import clients from spreadsheet"))
 
 
 def _insert(*, location: Location, rows: list[dict[str, object]], username: str,
