@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import qrcode
 import qrcode.image.svg
@@ -73,7 +74,7 @@ def _match(user, token: str):
 def otp_verify(request):
     user = request.user
     if not any(devices_for_user(user)):
-        return redirect(f"/accounts/otp/setup/?next={_next(request)}")
+        return redirect(f"/accounts/otp/setup/?{urlencode({'next': _next(request)}, safe='/')}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = _match(user, form.cleaned_data["token"])
@@ -97,7 +98,7 @@ def _qr_svg(url: str) -> str:
 def otp_setup(request):
     user = request.user
     if any(devices_for_user(user)) and not user.is_verified():
-        return redirect(f"/accounts/otp/?next={_next(request)}")
+        return redirect(f"/accounts/otp/?{urlencode({'next': _next(request)}, safe='/')}")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or \
         TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
     form = TokenForm(request.POST or None)
@@ -136,7 +137,7 @@ def reauth_required(view):
 
     def wrapped(request, *args, **kwargs):
         if not recent_reauth(request):
-            return redirect(f"/accounts/reauth/?next={request.get_full_path()}")
+            return redirect(f"/accounts/reauth/?{urlencode({'next': request.get_full_path()}, safe='/')}")
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__

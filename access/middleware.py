@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -40,10 +41,10 @@ class SessionGuardMiddleware:
                 messages.warning(request, _("You were signed out after 15 minutes without "
                                             "activity.") if expired == "idle_timeout" else
                                  _("Your session reached its maximum length. Please sign in again."))
-                return redirect(f"{reverse('login')}?next={request.path}")
+                return redirect(f"{reverse('login')}?{urlencode({'next': request.path}, safe='/')}")
             request.session[SEEN_AT] = int(time.time())
             if needs_otp(user) and not user.is_verified() and not request.path.startswith(OPEN_PATHS):
-                return redirect(f"/accounts/otp/?next={request.get_full_path()}")
+                return redirect(f"/accounts/otp/?{urlencode({'next': request.get_full_path()}, safe='/')}")
         return self.get_response(request)
 
     @staticmethod

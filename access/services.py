@@ -72,14 +72,32 @@ def staff_create(*, actor, username: str, display_name: str, role: str,
 def staff_change_role(*, actor, profile: StaffProfile, role: str,
                       location: Location | None) -> StaffProfile:
     require_owner(actor)
+    if profile.user_id == actor.pk and role != Role.OWNER:
+        raise NotAllowed  # an owner cannot demote themselves and leave the salon ownerless
     before = {"role": profile.role, "location": profile.location.code if profile.location else ""}
-    profile.role = role
-    profile.location = None if role in (Role.OWNER, Role.AUDITOR) else location
+    new_location = None if role in (Role.OWNER, Role.AUDITOR) else location
+    moved = (new_location.pk if new_location else None) != profile.location_id or role != profile.role
+    profile.role, profile.location = role, new_location
     profile.save(update_fields=["role", "location"])
+    if moved:
+        _end_assignments(actor, profile.user)
     _record(actor, "staff.role_change", detail={
         "user": profile.user.get_username(), "before": before,
         "after": {"role": role, "location": location.code if location else ""}})
     return profile
+
+
+def _end_assignments(actor, user) -> None:
+    """Assignments follow the job: a stylist who moves or changes role leaves them behind."""
+    from django.apps import apps
+
+    for grant in Grant.objects.filter(user=user, source=Grant.Source.ASSIGNMENT,
+                                      revoked_at__isnull=True):
+        _revoke(grant, reason="role change")
+        _record(actor, "grant.revoke", client_id=grant.client_id,
+                detail={"user": user.get_username(), "reason": "role change"})
+    apps.get_model("records", "Client").objects.filter(assigned_staff=user).update(
+        assigned_staff=None)
 
 
 def _end_sessions(user) -> int:
@@ -196,6 +214,14 @@ def client_assignment_changed(*, actor, client, old_user, new_user,
     if new_user is not None and new_user != old_user:
         grant_give(actor=actor, user=new_user, client=client, source=Grant.Source.ASSIGNMENT,
                    expires_at=expires_at)
+    elif new_user is not None:
+        changed = Grant.objects.filter(user=new_user, client_id=client.pk,
+                                       source=Grant.Source.ASSIGNMENT, revoked_at__isnull=True
+                                       ).exclude(expires_at=expires_at)
+        if changed.update(expires_at=expires_at):
+            _record(actor, "grant.change_expiry", client_id=client.pk, detail={
+                "user": new_user.get_username(),
+                "expires_at": expires_at.isoformat() if expires_at else None})
 
 
 def grants_for_assignments(*, pairs: list[tuple[object, object]]) -> int:
@@ -249,6 +275,8 @@ def break_glass_review(*, actor, glass: BreakGlass, justified: bool, note: str) 
     require_owner(actor)
     if glass.user_id == actor.pk:
         raise NotAllowed  # nobody reviews their own emergency access
+    if glass.verdict != BreakGlass.Verdict.PENDING:
+        raise NotAllowed  # a verdict, once given, stands
     glass.verdict = BreakGlass.Verdict.JUSTIFIED if justified else BreakGlass.Verdict.UNJUSTIFIED
     glass.reviewed_by, glass.reviewed_at, glass.review_note = actor, timezone.now(), note
     glass.save(update_fields=["verdict", "reviewed_by", "reviewed_at", "review_note"])
@@ -353,8 +381,9 @@ def access_review_decide(*, actor, item: AccessReviewItem, confirm: bool) -> Acc
 def access_review_close_due(*, now: dt.datetime | None = None) -> int:
     """After the deadline, unconfirmed grants expire and the review closes."""
     now = now or timezone.now()
-    expired = 0
+    total = 0
     for review in AccessReview.objects.filter(state=AccessReview.State.OPEN, deadline__lte=now):
+        expired = 0
         with transaction.atomic():
             for item in review.items.select_related("grant").filter(
                     decision=AccessReviewItem.Decision.PENDING):
@@ -368,7 +397,8 @@ def access_review_close_due(*, now: dt.datetime | None = None) -> int:
             review.save(update_fields=["state", "closed_at"])
             _record(None, "access_review.close", detail={"period": review.period,
                                                          "expired": expired})
-    return expired
+        total += expired
+    return total
 
 
 def generate_password() -> str:

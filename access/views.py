@@ -153,8 +153,12 @@ def staff_role(request, pk):
     profile = _profile(pk)
     form = RoleForm(request.POST)
     if form.is_valid():
-        services.staff_change_role(actor=request.user, profile=profile, **form.cleaned_data)
-        messages.success(request, _("Role saved."))
+        try:
+            services.staff_change_role(actor=request.user, profile=profile, **form.cleaned_data)
+        except services.NotAllowed:
+            messages.error(request, _("You cannot give up your own owner role; another owner can."))
+        else:
+            messages.success(request, _("Role saved."))
     else:
         messages.error(request, _("Choose a location for this role."))
     return redirect("access:staff_detail", pk=pk)
@@ -243,7 +247,9 @@ def break_glass_review(request, pk):
         try:
             services.break_glass_review(actor=request.user, glass=glass, **form.cleaned_data)
         except services.NotAllowed:
-            messages.error(request, _("Another owner must review your own break-glass access."))
+            messages.error(request, _("Another owner must review your own break-glass access.")
+                           if glass.user_id == request.user.pk
+                           else _("This break-glass access has already been reviewed."))
         else:
             messages.success(request, _("Review saved."))
             return redirect("access:dashboard")
@@ -259,9 +265,13 @@ def access_review(request, pk):
     review = get_object_or_404(AccessReview, pk=pk)
     if request.method == "POST":
         item = get_object_or_404(AccessReviewItem, pk=request.POST.get("item"), review=review)
+        decision = request.POST.get("decision")
+        if decision not in ("confirm", "revoke"):
+            messages.error(request, _("Choose to confirm or revoke the grant."))
+            return redirect("access:access_review", pk=pk)
         try:
             services.access_review_decide(actor=request.user, item=item,
-                                          confirm=request.POST.get("decision") == "confirm")
+                                          confirm=decision == "confirm")
         except services.NotAllowed:
             messages.error(request, _("This grant has already been decided."))
         return redirect("access:access_review", pk=pk)

@@ -47,7 +47,9 @@ def client_list(request):
         request.GET.get("page"))
     rows = list(page.object_list)
     with door.open_clients(user=request.user, clients=rows, purpose=N_("browse clients"),
-                           action=action, detail=detail | {"page": page.number}):
+                           action=action, detail=detail | {"page": page.number}) as opening:
+        for row in rows:
+            row.shows_contact = opening.ceiling(row) >= DataClass.L2
         return render(request, "records/client_list.html",
                       {"page": page, "rows": rows, "q": q, "query_kind": detail.get("query_kind")})
 
@@ -60,6 +62,7 @@ def client_detail(request, pk):
         context = {
             "client": client,
             "ceiling": ceiling,
+            "L2": DataClass.L2,
             "L3": DataClass.L3,
             "L4": DataClass.L4,
             "profile": getattr(client, "profile", None) if ceiling >= DataClass.L3 else None,
