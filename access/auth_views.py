@@ -97,8 +97,11 @@ def _qr_svg(url: str) -> str:
 @require_http_methods(["GET", "POST"])
 def otp_setup(request):
     user = request.user
-    if any(devices_for_user(user)) and not user.is_verified():
-        return redirect(f"/accounts/otp/?{urlencode({'next': _next(request)}, safe='/')}")
+    if any(devices_for_user(user)):
+        if not user.is_verified():
+            return redirect(f"/accounts/otp/?{urlencode({'next': _next(request)}, safe='/')}")
+        if not recent_reauth(request):  # adding a second factor is itself sensitive
+            return redirect(f"/accounts/reauth/?{urlencode({'next': request.get_full_path()}, safe='/')}")
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first() or \
         TOTPDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
     form = TokenForm(request.POST or None)

@@ -40,11 +40,15 @@ class NotAllowed(Exception):
     """The acting user may not perform this change."""
 
 
-def _record(actor, action: str, *, client_id=None, detail: dict | None = None,
+def _record(actor, action: str, *, client=None, client_id=None, detail: dict | None = None,
             outcome: str = "allowed", break_glass: bool = False) -> None:
+    location = getattr(client, "location", None) if client is not None else None
     audit.record(actor=actor, actor_label=actor.get_username() if actor else "system",
                  role=policy.role_of(actor) if actor else "system", action=action,
-                 outcome=outcome, client_id=client_id, detail=detail, break_glass=break_glass)
+                 outcome=outcome, client_id=client.pk if client is not None else client_id,
+                 client_code=getattr(client, "code", "") or "",
+                 location_code=location.code if location is not None else "",
+                 detail=detail, break_glass=break_glass)
 
 
 def require_owner(actor) -> None:
@@ -158,7 +162,7 @@ def grant_give(*, actor, user, client, source: str = Grant.Source.MANUAL,
     grant = Grant.objects.create(user=user, client_id=client.pk, source=source,
                                  granted_by=actor, expires_at=expires_at)
     permissions.give(user, client)
-    _record(actor, "grant.give", client_id=client.pk, detail={
+    _record(actor, "grant.give", client=client, detail={
         "user": user.get_username(), "source": source,
         "expires_at": expires_at.isoformat() if expires_at else None} | _client_ref(client))
     return grant
@@ -209,7 +213,7 @@ def client_assignment_changed(*, actor, client, old_user, new_user,
         for grant in Grant.objects.filter(user=old_user, client_id=client.pk,
                                           source=Grant.Source.ASSIGNMENT, revoked_at__isnull=True):
             _revoke(grant, reason="unassigned")
-            _record(actor, "grant.revoke", client_id=client.pk,
+            _record(actor, "grant.revoke", client=client,
                     detail={"user": old_user.get_username(), "reason": "unassigned"})
     if new_user is not None and new_user != old_user:
         grant_give(actor=actor, user=new_user, client=client, source=Grant.Source.ASSIGNMENT,
@@ -219,7 +223,7 @@ def client_assignment_changed(*, actor, client, old_user, new_user,
                                        source=Grant.Source.ASSIGNMENT, revoked_at__isnull=True
                                        ).exclude(expires_at=expires_at)
         if changed.update(expires_at=expires_at):
-            _record(actor, "grant.change_expiry", client_id=client.pk, detail={
+            _record(actor, "grant.change_expiry", client=client, detail={
                 "user": new_user.get_username(),
                 "expires_at": expires_at.isoformat() if expires_at else None})
 
@@ -265,7 +269,7 @@ def break_glass_open(*, actor, client, reason: str) -> BreakGlass:
     glass = BreakGlass.objects.create(user=actor, client_id=client.pk, client_code=client.code,
                                       reason=reason,
                                       expires_at=timezone.now() + dt.timedelta(minutes=minutes))
-    _record(actor, "break_glass.open", client_id=client.pk, break_glass=True,
+    _record(actor, "break_glass.open", client=client, break_glass=True,
             detail={"break_glass_id": str(glass.pk), "minutes": minutes} | _client_ref(client))
     return glass
 

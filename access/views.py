@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -264,7 +265,10 @@ def break_glass_review(request, pk):
 def access_review(request, pk):
     review = get_object_or_404(AccessReview, pk=pk)
     if request.method == "POST":
-        item = get_object_or_404(AccessReviewItem, pk=request.POST.get("item"), review=review)
+        item_pk = request.POST.get("item", "")
+        if not item_pk.isdigit():
+            raise Http404
+        item = get_object_or_404(AccessReviewItem, pk=int(item_pk), review=review)
         decision = request.POST.get("decision")
         if decision not in ("confirm", "revoke"):
             messages.error(request, _("Choose to confirm or revoke the grant."))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
+from django.utils.module_loading import import_string
 
 from .models import AccessEvent, EventSubject
 
@@ -19,10 +21,9 @@ def filtered(data: dict) -> QuerySet[AccessEvent]:
     if data.get("person"):
         qs = qs.filter(actor=data["person"])
     if data.get("client_code"):
-        qs = qs.filter(Q(client_id__in=client_ids_for_code(data["client_code"]))
-                       | Q(seq__in=EventSubject.objects.filter(
-                           client_id__in=client_ids_for_code(data["client_code"]))
-                           .values("event_id"))
+        ids = client_ids_for_code(data["client_code"])
+        qs = qs.filter(Q(client_id__in=ids)
+                       | Q(pk__in=EventSubject.objects.filter(client_id__in=ids).values("event_id"))
                        | Q(client_code__iexact=data["client_code"]))
     if data.get("action"):
         qs = qs.filter(action__startswith=data["action"])
@@ -42,9 +43,14 @@ def filtered(data: dict) -> QuerySet[AccessEvent]:
 
 
 def client_ids_for_code(code: str) -> list[uuid.UUID]:
-    """The client behind a code, as the events themselves name it (audit has no client table)."""
-    return list(AccessEvent.objects.filter(client_code__iexact=code, client_id__isnull=False)
-                .values_list("client_id", flat=True).distinct()[:5])
+    """The client behind a code: as the events name it, and as the records name it (through
+    AUDIT_CLIENT_LOOKUP, since audit has no client table of its own)."""
+    ids = set(AccessEvent.objects.filter(client_code__iexact=code, client_id__isnull=False)
+              .values_list("client_id", flat=True).distinct()[:5])
+    lookup = getattr(settings, "AUDIT_CLIENT_LOOKUP", "")
+    if lookup:
+        ids |= set(import_string(lookup)(code))
+    return sorted(ids)
 
 
 def page(qs: QuerySet[AccessEvent], before: int | None) -> tuple[list[AccessEvent], int | None]:
@@ -58,14 +64,15 @@ def page(qs: QuerySet[AccessEvent], before: int | None) -> tuple[list[AccessEven
 
 def per_day(qs: QuerySet[AccessEvent], days: int = 30, *, today: dt.date) -> list[dict]:
     since = today - dt.timedelta(days=days - 1)
-    counts = dict(qs.filter(at__date__gte=since).annotate(day=TruncDate("at"))
+    counts = dict(qs.order_by().filter(at__date__gte=since).annotate(day=TruncDate("at"))
                   .values_list("day").annotate(n=Count("id")).values_list("day", "n"))
     return [{"day": since + dt.timedelta(days=i), "n": counts.get(since + dt.timedelta(days=i), 0)}
             for i in range(days)]
 
 
 def per_person(qs: QuerySet[AccessEvent], limit: int = 15) -> list[dict]:
-    return list(qs.values("actor_label").annotate(n=Count("id")).order_by("-n")[:limit])
+    return list(qs.order_by().values("actor_label").annotate(n=Count("id"))
+                .order_by("-n")[:limit])
 
 
 def with_bars(rows: list[dict]) -> list[dict]:

@@ -7,7 +7,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from access import policy
+from access import door, policy
 from access.door import AccessDenied
 from vault import blind
 
@@ -26,7 +26,16 @@ def client_for(user, pk: uuid.UUID | str) -> Client:
     try:
         return clients_visible_to(user).select_related("location", "assigned_staff").get(pk=pk)
     except (Client.DoesNotExist, ValueError):
+        # Recorded either way (missing or not theirs), so probing shows in the audit log.
+        door.record_denied(user=user, action="client.open", client_id=_uuid_or_none(pk))
         raise AccessDenied() from None
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def classify_query(q: str) -> tuple[str, Q]:
@@ -52,3 +61,8 @@ def classify_query(q: str) -> tuple[str, Q]:
 def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:
     kind, condition = classify_query(q)
     return kind, clients_visible_to(user).filter(condition)
+
+
+def client_ids_for_code(code: str) -> list[uuid.UUID]:
+    """Ids of the clients with this code (L1), for the audit log's client history."""
+    return list(Client.objects.filter(code__iexact=code.strip()).values_list("pk", flat=True))

@@ -68,14 +68,15 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
     client = Client(id=uuid.uuid4(), location=location, assigned_staff=assigned_staff)
-    with door.open_client(user=actor, client=client, purpose=N_("create client record"),
-                          action="client.create", want=_needed_class(data),
-                          create=True), transaction.atomic():
+    with transaction.atomic():
+        # The code comes first, so the event of the creation names it.
         client.code = next_client_codes(location)[0]
-        _apply(client, data)
-        if assigned_staff is not None:
-            access_services.client_assignment_changed(actor=actor, client=client, old_user=None,
-                                                      new_user=assigned_staff)
+        with door.open_client(user=actor, client=client, purpose=N_("create client record"),
+                              action="client.create", want=_needed_class(data), create=True):
+            _apply(client, data)
+            if assigned_staff is not None:
+                access_services.client_assignment_changed(actor=actor, client=client,
+                                                          old_user=None, new_user=assigned_staff)
     return client
 
 

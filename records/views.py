@@ -11,7 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access import door, policy
 from access import services as access_services
@@ -26,6 +26,12 @@ from .forms import AssignForm, ClientRecordForm, PhotoForm, SignedForm, Treatmen
 from .models import ClientForm, Photo
 
 PAGE_SIZE = 50
+
+
+def _require_ceiling(user, client, level: int, action: str) -> None:
+    if policy.ceiling_for(user, client) < level:
+        door.record_denied(user=user, action=action, client_id=client.pk)
+        raise door.AccessDenied()
 
 
 def _require_client_access(user) -> None:
@@ -122,8 +128,7 @@ def _changed(form: ClientRecordForm) -> dict:
 @require_http_methods(["GET", "POST"])
 def treatment_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    if policy.ceiling_for(request.user, client) < DataClass.L3:
-        raise door.AccessDenied()
+    _require_ceiling(request.user, client, DataClass.L3, "treatment.create")
     form = TreatmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.treatment_add(actor=request.user, client=client, **form.cleaned_data)
@@ -136,8 +141,7 @@ def treatment_add(request, pk):
 @require_http_methods(["GET", "POST"])
 def photo_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    if policy.ceiling_for(request.user, client) < DataClass.L4:
-        raise door.AccessDenied()
+    _require_ceiling(request.user, client, DataClass.L4, "photo.create")
     form = PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -156,8 +160,7 @@ def photo_add(request, pk):
 @require_http_methods(["GET", "POST"])
 def form_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    if policy.ceiling_for(request.user, client) < DataClass.L4:
-        raise door.AccessDenied()
+    _require_ceiling(request.user, client, DataClass.L4, "form.create")
     form = SignedForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -184,6 +187,7 @@ def _file_response(data: bytes, content_type: str, filename: str, *, inline: boo
 
 
 @login_required
+@require_GET
 def photo_view(request, pk, photo_pk):
     client = selectors.client_for(request.user, pk)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
@@ -197,6 +201,7 @@ def photo_view(request, pk, photo_pk):
 
 
 @login_required
+@require_GET
 def form_view(request, pk, form_pk):
     client = selectors.client_for(request.user, pk)
     signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
@@ -235,6 +240,7 @@ def break_glass(request, pk):
 def client_assign(request, pk):
     client = selectors.client_for(request.user, pk)
     if not services.may_assign(request.user, client):
+        door.record_denied(user=request.user, action="client.assign", client_id=client.pk)
         raise door.AccessDenied()
     form = AssignForm(request.POST or None, staff=services.assignable_staff(client),
                       initial={"staff": client.assigned_staff})

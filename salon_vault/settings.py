@@ -299,6 +299,7 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDIT_VIEWER_CHECK = "access.policy.may_view_audit"
 AUDIT_SUBJECT_REPORT_CHECK = "access.policy.may_report_subject"
 SENSITIVE_ACTION_GUARD = "access.auth_views.reauth_required"
+AUDIT_CLIENT_LOOKUP = "records.selectors.client_ids_for_code"
 # Anomaly rules (thresholds are per rule; a hit raises an alert for owners and auditors).
 ANOMALY_CLIENTS_PER_HOUR = envint("ANOMALY_CLIENTS_PER_HOUR", 40)
 ANOMALY_DENIALS_PER_HOUR = envint("ANOMALY_DENIALS_PER_HOUR", 5)

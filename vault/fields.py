@@ -45,12 +45,13 @@ class Pending(Sealed):
     plaintext readable after its scope has closed. Once sealed it also keeps its blob and
     the context the blob is bound to, so a second save does not encrypt again."""
 
-    __slots__ = ("value", "context")
+    __slots__ = ("value", "context", "dirty")
 
     def __init__(self, value) -> None:
         super().__init__(b"")
         self.value = value
         self.context = b""
+        self.dirty = True  # assigned and not yet saved
 
     def __eq__(self, other: object) -> bool:
         return self is other
@@ -384,8 +385,16 @@ def changed_personal_fields(instance) -> list[str]:
     written = instance.__dict__.get("_vault_file_written", {})
     return [field.name for field in instance._meta.concrete_fields
             if (isinstance(field, EncryptedField)
-                and isinstance(instance.__dict__.get(field.attname), Pending))
+                and isinstance(raw := instance.__dict__.get(field.attname), Pending) and raw.dirty)
             or (isinstance(field, EncryptedFileField) and written.get(field.attname))]
+
+
+def mark_saved(instance) -> None:
+    """After a save, what was assigned is stored: nothing counts as changed any more."""
+    for value in instance.__dict__.values():
+        if isinstance(value, Pending):
+            value.dirty = False
+    instance.__dict__.pop("_vault_file_written", None)
 
 
 def personal_field_names(model) -> list[str]:
