@@ -30,7 +30,9 @@ def test_stylist_finds_a_client_records_a_treatment_and_adds_a_photo(
     page.click("button[type=submit]")
     image = page.locator(".photos img").first
     image.wait_for()
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    # The photo arrives decrypted through the audited view; wait until the browser drew it.
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                           arg=image.element_handle())
 
 
 def test_receptionist_switches_to_english_and_sees_no_health_notes(sign_in, receptionist,
