@@ -1,0 +1,61 @@
+"""The client list and detail pages over the plaintext twins.
+
+They run the same queries as ``records.views.client_list`` / ``client_detail`` (a page of
+50 clients with location and assigned staff; a client with profile, health notes, up to 50
+treatments, photos and forms) and render the same templates with the same context, but
+without the door, the audit event or any decryption. The user is the owner, whose
+ceiling is L4 for every client; the page's buttons (assign, no break-glass) are the
+owner's too.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from records import services
+from records.views import PAGE_SIZE
+from vault.classes import DataClass
+
+from .models import PlainClient
+
+
+@login_required
+def client_list(request):
+    q = request.GET.get("q", "").strip()[:100]
+    page = Paginator(PlainClient.objects.select_related("location", "assigned_staff"),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    for row in rows:
+        row.shows_contact = True  # the owner sees every client's contact data
+    return render(request, "records/client_list.html",
+                  {"page": page, "rows": rows, "q": q, "query_kind": None})
+
+
+@login_required
+def client_detail(request, pk):
+    try:
+        client = PlainClient.objects.select_related("location", "assigned_staff").get(pk=pk)
+    except PlainClient.DoesNotExist:
+        raise Http404 from None
+    ceiling = DataClass.L4
+    context = {
+        "client": client,
+        "ceiling": ceiling,
+        "L2": DataClass.L2,
+        "L3": DataClass.L3,
+        "L4": DataClass.L4,
+        "profile": getattr(client, "profile", None) if ceiling >= DataClass.L3 else None,
+        "health": getattr(client, "health", None) if ceiling >= DataClass.L4 else None,
+        "treatments": list(client.treatments.select_related("staff")[:50])
+        if ceiling >= DataClass.L3 else [],
+        "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
+        "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
+        # The page's buttons: the owner may assign staff and needs no break-glass.
+        "may_break_glass": ceiling < DataClass.L4,
+        "may_assign": services.may_assign(request.user, client),
+        "break_glass": None,
+    }
+    return render(request, "records/client_detail.html", context)
