@@ -28,6 +28,7 @@ class AccessDenied(Http404):
 class Opening:
     ceilings: dict[uuid.UUID, int]
     event_id: int
+    break_glass: object = None  # the active break-glass this opening used, if any
 
     def ceiling(self, client) -> int:
         return self.ceilings.get(client.pk, DataClass.NONE)
@@ -50,21 +51,24 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
     ceiling = decider.ceiling(client)
     granted = min(ceiling, want) if want is not None else ceiling
     allowed = granted >= DataClass.L1 and (want is None or ceiling >= want)
-    glass = decider.break_glass(client) if allowed else None
+    glass = decider.break_glass(client) if allowed and granted >= DataClass.L4 \
+        and decider.role not in policy.ALL_LOCATIONS else None
+    used_glass = glass is not None and granted > decider.ceiling_without_glass(client)
     event = audit.record(
         actor=user, actor_label=_label(user), role=decider.role, action=action,
         outcome="allowed" if allowed else "denied", client_id=client.pk,
         client_code=client.code or "", location_code=_location_code(client),
         data_class=granted if allowed else (want or 0), purpose=purpose,
-        break_glass=glass is not None and granted > decider.ceiling_without_glass(client),
-        detail={"granted": decider.has_grant(client)}
-        | ({"break_glass_id": str(glass.pk)} if glass is not None else {}),
+        break_glass=used_glass,
+        detail=({"granted": decider.has_grant(client)}
+                if decider.role in policy.NEEDS_GRANT_FOR_FULL else {})
+        | ({"break_glass_id": str(glass.pk)} if used_glass else {}),
     )
     if not allowed:
         raise AccessDenied()
     with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user), purpose=purpose,
                            may_create_keys=create):
-        yield Opening({client.pk: granted}, event.pk)
+        yield Opening({client.pk: granted}, event.pk, glass if used_glass else None)
 
 
 @contextmanager

@@ -80,16 +80,24 @@ class Gates:
 
 
 def gates_of(user) -> Gates:
-    current = Agreement.objects.order_by("-version").first()
-    agreement_ok = current is None or AgreementAcceptance.objects.filter(
-        agreement=current, user=user).exists()
-    training_ok = TrainingRecord.objects.filter(
-        user=user, expires_on__gte=timezone.localdate()).exists()
-    return Gates(agreement_ok, training_ok)
+    """Agreement and training, in one query."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef, Subquery
+
+    current = Agreement.objects.order_by("-version").values("pk")[:1]
+    row = get_user_model().objects.filter(pk=user.pk).annotate(
+        any_agreement=Exists(Agreement.objects.all()),
+        accepted=Exists(AgreementAcceptance.objects.filter(user=OuterRef("pk"),
+                                                           agreement=Subquery(current))),
+        trained=Exists(TrainingRecord.objects.filter(user=OuterRef("pk"),
+                                                     expires_on__gte=timezone.localdate())),
+    ).values("any_agreement", "accepted", "trained").first() or {}
+    return Gates(agreement_ok=not row.get("any_agreement") or bool(row.get("accepted")),
+                 training_ok=bool(row.get("trained")))
 
 
 class Decider:
-    """The decisions for one user, loading what it needs once per request or page."""
+    """The decisions for one user, loading only what can change them, once per page."""
 
     def __init__(self, user) -> None:
         self.user = user
@@ -100,7 +108,8 @@ class Decider:
         self._checker = None
         self._glass: dict[uuid.UUID, BreakGlass] = {}
         self._live_grants: set[uuid.UUID] = set()
-        self._loaded: set = set()
+        self._grants_loaded: set = set()
+        self._glass_loaded: set = set()
 
     @property
     def role(self) -> str:
@@ -119,32 +128,48 @@ class Decider:
         return self._policies.get(location_id, DataClass.L4)
 
     def prefetch(self, clients) -> None:
-        """Load grants and break-glass for a page of clients in a few queries."""
-        new = [c for c in clients if c.pk is not None and c.pk not in self._loaded]
-        if not new or self.profile is None:
+        """Load grants and break-glass for a page of clients in a few queries. Owners see
+        every client at L4 whatever they hold, so nothing is loaded for them."""
+        if self.profile is None or self.role in ALL_LOCATIONS:
+            return
+        self._load_grants(clients)
+        self._load_glass(clients)
+
+    def _load_grants(self, clients) -> None:
+        new = [c for c in clients if c.pk is not None and c.pk not in self._grants_loaded]
+        if not new:
             return
         ids = [c.pk for c in new]
-        self._checker = permissions.checker_for(self.user, new)
+        if self._checker is None:
+            self._checker = permissions.checker_for(self.user, new)
+        else:
+            self._checker.prefetch_perms(new)
         self._live_grants |= set(
             Grant.objects.filter(user=self.user, client_id__in=ids, revoked_at__isnull=True)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
             .values_list("client_id", flat=True))
+        self._grants_loaded |= set(ids)
+
+    def _load_glass(self, clients) -> None:
+        ids = [c.pk for c in clients if c.pk is not None and c.pk not in self._glass_loaded]
+        if not ids:
+            return
         for glass in BreakGlass.objects.filter(user=self.user, client_id__in=ids,
                                                ended_at__isnull=True, expires_at__gt=self.now):
             self._glass[glass.client_id] = glass
-        self._loaded |= set(ids)
+        self._glass_loaded |= set(ids)
 
     def has_grant(self, client) -> bool:
-        if client.pk is None:
+        if client.pk is None or self.profile is None:
             return False
-        self.prefetch([client])
+        self._load_grants([client])
         return (client.pk in self._live_grants
                 and permissions.holds(self._checker, client))
 
     def break_glass(self, client) -> BreakGlass | None:
-        if client.pk is None:
+        if client.pk is None or self.profile is None:
             return None
-        self.prefetch([client])
+        self._load_glass([client])
         return self._glass.get(client.pk)
 
     def ceiling(self, client) -> int:
@@ -158,16 +183,20 @@ class Decider:
         profile = self.profile
         if profile is None or profile.role not in SEES_CLIENTS:
             return DataClass.NONE
-        granted = self.has_grant(client)
-        if profile.role not in ALL_LOCATIONS and client.location_id != profile.location_id \
-                and not granted:
-            return DataClass.NONE
-        level = ROLE_CEILING[profile.role]
-        if profile.role in NEEDS_GRANT_FOR_FULL and not granted:
-            level = DataClass.L2
-        level = min(level, self._policy_ceiling(client.location_id))
-        if with_glass and self.break_glass(client) is not None:
-            level = DataClass.L4
+        role = profile.role
+        level = ROLE_CEILING[role]
+        if role not in ALL_LOCATIONS:
+            own = client.location_id == profile.location_id
+            # A grant matters to a stylist (full record) or outside one's location (at all).
+            granted = self.has_grant(client) if role in NEEDS_GRANT_FOR_FULL or not own \
+                else False
+            if not own and not granted:
+                return DataClass.NONE
+            if role in NEEDS_GRANT_FOR_FULL and not granted:
+                level = DataClass.L2
+            level = min(level, self._policy_ceiling(client.location_id))
+            if with_glass and level < DataClass.L4 and self.break_glass(client) is not None:
+                level = DataClass.L4
         if level > GATED_ABOVE and not self.gates.ok:
             level = GATED_ABOVE
         return level

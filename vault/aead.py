@@ -27,6 +27,7 @@ NONCE_BYTES = 12
 _HEADER = struct.Struct(">2sB16sH")
 HEADER_BYTES = _HEADER.size
 OVERHEAD = HEADER_BYTES + NONCE_BYTES + 16
+_PREFIX = MAGIC + bytes([VERSION])
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,20 @@ def seal(cipher: AESGCM, kid: KeyId, plaintext: bytes, ctx: bytes) -> bytes:
     return header + nonce + cipher.encrypt(nonce, plaintext, header + ctx)
 
 
+def check_header(blob: bytes, subject: uuid.UUID) -> int:
+    """The key generation named by a blob sealed for `subject`; raises if it is not one.
+
+    Compares bytes only: this runs for every value a page shows."""
+    if len(blob) < OVERHEAD or blob[:3] != _PREFIX:
+        raise IntegrityError("ciphertext has an unknown header or is too short")
+    if blob[3:19] != subject.bytes:
+        raise IntegrityError("ciphertext belongs to another subject")
+    return int.from_bytes(blob[19:21], "big")
+
+
 def open_(cipher: AESGCM, blob: bytes, ctx: bytes) -> bytes:
-    key_id(blob)  # refuses short or foreign blobs before the cipher sees them
+    if len(blob) < OVERHEAD or blob[:3] != _PREFIX:  # refused before the cipher sees it
+        raise IntegrityError("ciphertext has an unknown header or is too short")
     header = blob[:HEADER_BYTES]
     nonce = blob[HEADER_BYTES:HEADER_BYTES + NONCE_BYTES]
     try:

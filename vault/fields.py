@@ -76,10 +76,11 @@ class SealedAttribute(DeferredAttribute):
             return raw.value
         # The cache is keyed by the binding context too: a copy of this blob elsewhere
         # must still fail to decrypt, even after the original has been read.
-        key = (self.field._context(instance, subject), raw.blob)
+        context = self.field._context(instance, subject)
+        key = (context, raw.blob)
         value = scope.recall(key)
         if value is _MISSING:
-            value = self.field.unseal(instance, subject, raw.blob, scope)
+            value = self.field.unseal_bound(subject, raw.blob, context, scope)
             scope.remember(key, value)
         return value
 
@@ -136,12 +137,11 @@ class EncryptedField(models.BinaryField):
         return value.blob
 
     def unseal(self, instance, subject: uuid.UUID, blob: bytes, scope):
-        kid = aead.key_id(blob)
-        if kid.subject != subject:
-            raise IntegrityError("ciphertext belongs to another subject")
-        data = aead.open_(scope.cipher(kid.subject, kid.generation), blob,
-                          self._context(instance, subject))
-        return self.decode(data)
+        return self.unseal_bound(subject, blob, self._context(instance, subject), scope)
+
+    def unseal_bound(self, subject: uuid.UUID, blob: bytes, context: bytes, scope):
+        generation = aead.check_header(blob, subject)
+        return self.decode(aead.open_(scope.cipher(subject, generation), blob, context))
 
     # -- Django plumbing --------------------------------------------------------------
     def from_db_value(self, value, expression, connection):
