@@ -58,6 +58,7 @@ elif str(ROOT) not in sys.path:
 from bench.common import (  # noqa: E402
     EXTRA_STAFF,
     Result,
+    code_version,
     ensure_staff,
     median,
     ms,
@@ -184,9 +185,9 @@ def _queries(http, url: str, stubbed: bool) -> int:
     return len(captured)
 
 
-def measure(clients_http: dict, pages: dict, requests: int) -> dict:
-    """Alternate the three variants request by request over the same URLs."""
-    variants = ("stylist", "owner, stubbed", "owner")
+def measure(clients_http: dict, pages: dict, requests: int,
+            variants=("stylist", "owner, stubbed", "owner")) -> dict:
+    """Alternate the variants request by request over the same URLs."""
     timings = {}
     for page, urls in pages.items():
         for url in urls[:10]:  # warm up: templates, connections, translation catalogs
@@ -196,15 +197,15 @@ def measure(clients_http: dict, pages: dict, requests: int) -> dict:
         cpu = {v: [] for v in variants}
         gc.collect()
         for i, url in enumerate(urls[:requests]):
-            order = variants[i % 3:] + variants[:i % 3]  # rotate who goes first
+            k = i % len(variants)
+            order = variants[k:] + variants[:k]  # rotate who goes first
             for variant in order:
                 wall[variant].append(_call(clients_http, variant, url, cpu[variant]))
         queries = {v: _queries(clients_http[v.split(",")[0]], urls[0], v == "owner, stubbed")
                    for v in variants}
         timings[page] = (wall, cpu, queries)
-        say(f"{page}: median stylist {ms(median(wall['stylist']))}, owner stubbed "
-            f"{ms(median(wall['owner, stubbed']))}, owner {ms(median(wall['owner']))}; "
-            f"queries {queries}")
+        say(f"{page}: median " + ", ".join(f"{v} {ms(median(wall[v]))}" for v in variants)
+            + f"; queries {queries}")
     return timings
 
 
@@ -230,10 +231,94 @@ def report(timings: dict, requests: int) -> None:
                               str(queries["owner, stubbed"]),
                               f"+{queries['stylist'] - queries['owner, stubbed']}",
                               "(information)", None))
-        RESULTS.append(Result(f"{page}: owner without stubs (today), median",
+        RESULTS.append(Result(f"{page}: owner without stubs, median",
                               ms(median(owner)), ms(median(base)),
                               f"{median(owner) / median(base):.2f}×",
                               f"(information; {queries['owner']} queries)", None))
+
+
+def diagnose_sql(users: dict, note: str = "") -> None:
+    """The stylist's own queries, timed alone against the owner's (median of 7), with the
+    plan SQLite or PostgreSQL chooses: where the list page's extra time goes."""
+    from django.db import connection
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from access.models import Grant
+    from records import selectors
+
+    stylist, owner = users[MEASURED], users["owner"]
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(7):
+            began = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - began)
+        return median(times)
+
+    def plan(qs) -> str:
+        sql, params = qs.query.sql_with_params()
+        prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+        with connection.cursor() as cur:
+            cur.execute(prefix + sql, params)
+            rows = cur.fetchall()
+        steps = [r[-1] for r in rows] if connection.vendor == "sqlite" else [r[0] for r in rows]
+        return "; ".join(step.strip() for step in steps[:4])
+
+    mine = selectors.clients_visible_to(stylist).select_related("location", "assigned_staff")
+    theirs = selectors.clients_visible_to(owner).select_related("location", "assigned_staff")
+    middle = (mine.count() // 100) * 50  # a page in the middle of the stylist's list
+    rows = [
+        ("COUNT(*) of the visible clients (Paginator)", lambda q: q.count(), None),
+        (f"the rows of list page {middle // 50 + 1}",
+         lambda q: list(q[middle:middle + 50]), lambda q: q[middle:middle + 50]),
+    ]
+    for label, fn, planned in rows:
+        a, b = best(lambda fn=fn: fn(mine)), best(lambda fn=fn: fn(theirs))
+        RESULTS.append(Result(f"SQL{note}: {label}", ms(a), ms(b), f"{a / b:.1f}×",
+                              "(information)", None))
+        if planned is not None:
+            say(f"  plan{note}, stylist: {plan(planned(mine))}")
+            say(f"  plan{note}, owner:   {plan(planned(theirs))}")
+    client_id = Grant.objects.filter(user=stylist).values_list("client_id", flat=True)[
+        Grant.objects.filter(user=stylist).count() // 2]
+    grant = (Grant.objects.filter(user=stylist, client_id__in=[client_id],
+                                  revoked_at__isnull=True)
+             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+             .values_list("client_id", flat=True))
+    a = best(lambda: list(grant.all()))  # .all(): a fresh query each time, no cache
+    RESULTS.append(Result(f"SQL{note}: the Grant lookup of one client (Decider._load_grants)",
+                          ms(a), "—", "—", "(information)", None))
+    say(f"  plan{note}, Grant lookup: {plan(grant)}")
+
+
+def analyze_and_measure(clients_http: dict, pages: dict, requests: int) -> None:
+    """What-if: the same pages once SQLite has statistics (ANALYZE), which the project
+    never gathers; without them SQLite picks poor indexes for the stylist's queries. The
+    statistics are dropped again afterwards, leaving the scratch database as it was."""
+    from django.db import connections
+
+    say("what-if: ANALYZE (SQLite statistics), then the stylist and the stubbed owner "
+        "again...")
+    with connections["default"].cursor() as cur:
+        cur.execute("ANALYZE")
+    connections.close_all()
+    try:
+        timings = measure(clients_http, pages, requests, variants=("stylist", "owner, stubbed"))
+        for page, (wall, _cpu, _queries) in timings.items():
+            ours, base = wall["stylist"], wall["owner, stubbed"]
+            for label, pick in (("median", median), ("p95", p95)):
+                RESULTS.append(Result(f"{page}, after ANALYZE (what-if), {label} of "
+                                      f"{len(ours)}", ms(pick(ours)), ms(pick(base)),
+                                      f"{pick(ours) / pick(base):.2f}×", "(information)",
+                                      None))
+        diagnose_sql(ensure_staff(), " after ANALYZE")
+    finally:
+        with connections["default"].cursor() as cur:
+            for table in ("sqlite_stat1", "sqlite_stat4"):
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+        connections.close_all()
 
 
 def profile(clients_http: dict, pages: dict, requests: int) -> None:
@@ -303,6 +388,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=("auto", "always", "never"), default="auto",
                         help="cProfile the pages: when a page misses its target (auto), "
                              "always, or never")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="leave out the what-if pass with SQLite statistics (ANALYZE), "
+                             "run on SQLite when a page misses its target")
     parser.add_argument("--prepare-only", action="store_true",
                         help="seed and set up the salon, then stop (with --keep DIR)")
     parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
@@ -358,6 +446,9 @@ def main(argv: list[str] | None = None) -> None:
         timings = measure(http, pages, args.requests)
         report(timings, args.requests)
         missed = [r for r in RESULTS if r.passed is False]
+        diagnose_sql(users)
+        if missed and engine == "sqlite" and not args.no_analyze:
+            analyze_and_measure(http, pages, max(30, args.requests // 2))
         if args.profile == "always" or (args.profile == "auto" and missed):
             profile(http, pages, min(50, args.requests))
     finally:
@@ -373,6 +464,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{platform.python_version()}, Django {django.get_version()}")
     print("ours: the stylist (location scope + grants + break-glass); baseline: the owner "
           "with Decider.prefetch/has_grant/break_glass stubbed; same URLs, alternating.")
+    print(f"code: {code_version()}")
     print(f"load average (1 min) when the timings began {load_before[0]:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}; p95 = nearest rank")
     print()

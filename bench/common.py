@@ -81,6 +81,24 @@ def print_markdown(results: list[Result], headers=("measure", "ours", "baseline"
         print(f"| {r.measure} | {r.ours} | {r.baseline} | {r.ratio} | {r.target} | {result} |")
 
 
+def code_version(paths=("access", "audit", "records", "vault")) -> str:
+    """The commit measured, and whether the measured apps had uncommitted changes."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,  # noqa: S603, S607
+                                  timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    dirty = git("status", "--porcelain", "--", *paths)
+    return f"commit {head}" + (" + uncommitted changes in " + ", ".join(
+        sorted({line[3:] for line in dirty.splitlines() if line.strip()})) if dirty.strip()
+        else "")
+
+
 def timed(fn: Callable[[], object]) -> float:
     began = time.perf_counter()
     fn()
