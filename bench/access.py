@@ -264,7 +264,7 @@ def diagnose_sql(users: dict, note: str = "") -> None:
             cur.execute(prefix + sql, params)
             rows = cur.fetchall()
         steps = [r[-1] for r in rows] if connection.vendor == "sqlite" else [r[0] for r in rows]
-        return "; ".join(step.strip() for step in steps[:4])
+        return "; ".join(step.strip() for step in steps[:12])
 
     mine = selectors.clients_visible_to(stylist).select_related("location", "assigned_staff")
     theirs = selectors.clients_visible_to(owner).select_related("location", "assigned_staff")
@@ -409,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
     names: tuple[str, ...] = ()
     urls = (None, None)
     load_before = os.getloadavg()
+    measured_code = code_version()  # what this process imports, not what HEAD is at the end
     if args.db == "postgresql":
         names = (("sv_bench_access_quick", "sv_bench_access_quick_keys") if args.quick
                  else ("sv_bench_access", "sv_bench_access_keys"))
@@ -464,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{platform.python_version()}, Django {django.get_version()}")
     print("ours: the stylist (location scope + grants + break-glass); baseline: the owner "
           "with Decider.prefetch/has_grant/break_glass stubbed; same URLs, alternating.")
-    print(f"code: {code_version()}")
+    print(f"code: {measured_code}")
     print(f"load average (1 min) when the timings began {load_before[0]:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}; p95 = nearest rank")
     print()

@@ -1372,6 +1372,7 @@ def main(argv: list[str] | None = None) -> None:
     from django.db import connection, connections
 
     load_before = os.getloadavg()
+    measured_code = code_version()  # what this process imports, not what HEAD is at the end
     say(f"Salon Vault audit benchmark: {args.events:,} events, SALON_VAULT_VAR={var_dir}, "
         f"PostgreSQL databases {names[0]}, {names[1]}")
     try:
@@ -1407,7 +1408,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Salon Vault audit benchmark — {dt.date.today().isoformat()}, {args.events:,} "
           f"synthetic events, PostgreSQL (SQLite for the rows so marked), {os.cpu_count()} "
           f"cores, Python {platform.python_version()}, Django {django.get_version()}")
-    print(f"code: {code_version()}")
+    print(f"code: {measured_code}")
     print(f"load average (1 min) when the timings began {load_before[0]:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}; p95 = nearest rank")
     print()
