@@ -205,7 +205,7 @@ def subject_report(request):
                    .filter(actor__isnull=False).order_by("seq")[:5000])
     services.record(actor=request.user, actor_label=request.user.get_username(),
                     action="audit.subject_report", outcome="allowed", client_id=ids[0],
-                    client_code=code, detail={"events": len(history)})
+                    client_code=selectors.normal_code(code), detail={"events": len(history)})
     return render(request, "audit/subject_report.html", {
         "code": code, "history": history, "generated": timezone.now(),
         "people": sorted({e.actor_label for e in history})})

@@ -7,15 +7,15 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from access import door
-from audit.models import AccessEvent
+from audit import services as audit_services
 
 
 @pytest.fixture
 def broken_audit(monkeypatch):
-    def refuse(self, *args, **kwargs):
+    def refuse(event):
         raise DatabaseError("audit table unavailable")
 
-    monkeypatch.setattr(AccessEvent, "save", refuse)
+    monkeypatch.setattr(audit_services, "_append", refuse)
 
 
 def test_nothing_is_decrypted_when_the_event_cannot_be_written(owner, client_record, broken_audit):
@@ -29,7 +29,7 @@ def test_nothing_is_decrypted_when_the_event_cannot_be_written(owner, client_rec
 
 def test_the_user_sees_a_clear_error_and_no_record(login, owner, client_record, monkeypatch):
     http = login(owner)
-    monkeypatch.setattr(AccessEvent, "save", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(audit_services, "_append", lambda *a, **k: (_ for _ in ()).throw(
         DatabaseError("audit table unavailable")))
     response = http.get(reverse("records:client_detail", args=[client_record.pk]))
     assert response.status_code == 503
