@@ -19,6 +19,7 @@ from . import policy
 LOGIN_AT = "sv_login_at"
 SEEN_AT = "sv_seen_at"
 OPEN_PATHS = ("/accounts/", "/i18n/", "/static/")
+SEEN_RESOLUTION = 30  # seconds
 
 
 def needs_otp(user) -> bool:
@@ -42,7 +43,11 @@ class SessionGuardMiddleware:
                                             "activity.") if expired == "idle_timeout" else
                                  _("Your session reached its maximum length. Please sign in again."))
                 return redirect(f"{reverse('login')}?{urlencode({'next': request.path}, safe='/')}")
-            request.session[SEEN_AT] = int(time.time())
+            now = int(time.time())
+            # Activity is noted to the half minute: saving the session on every request
+            # would write to the database for nothing.
+            if now - request.session.get(SEEN_AT, 0) >= SEEN_RESOLUTION:
+                request.session[SEEN_AT] = now
             if needs_otp(user) and not user.is_verified() and not request.path.startswith(OPEN_PATHS):
                 return redirect(f"/accounts/otp/?{urlencode({'next': request.get_full_path()}, safe='/')}")
         return self.get_response(request)

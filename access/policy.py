@@ -48,6 +48,7 @@ ALL_LOCATIONS = {Role.OWNER}
 SEES_CLIENTS = {Role.OWNER, Role.MANAGER, Role.STYLIST, Role.BEAUTICIAN, Role.RECEPTION}
 NEEDS_GRANT_FOR_FULL = {Role.STYLIST, Role.BEAUTICIAN}
 GATED_ABOVE = DataClass.L2
+GATES_SHOWN = "_salon_vault_gates"
 
 
 def profile_of(user) -> StaffProfile | None:
@@ -119,6 +120,9 @@ class Decider:
     def gates(self) -> Gates:
         if self._gates is None:
             self._gates = gates_of(self.user)
+            # The page rendered after this decision shows the same gates (see
+            # context_processors.staff); every decision loads them afresh.
+            setattr(self.user, GATES_SHOWN, self._gates)
         return self._gates
 
     def _policy_ceiling(self, location_id) -> int:

@@ -293,18 +293,20 @@ def _get(http, url: str, cpu: list[float] | None = None) -> float:
 def measure_pages(http, owner, requests: int, rng: random.Random) -> dict:
     from records.models import Client
 
-    total = Client.objects.count()
-    pages = max(1, math.ceil(total / 50))
-    page_numbers = [rng.randint(1, pages) for _ in range(requests)]
+    codes = list(Client.objects.order_by("code").values_list("code", flat=True))
+    pages = max(1, math.ceil(len(codes) / 50))
+    # Any page: the list pages by code (?after=<the last code of the page before>).
+    starts = [50 * (rng.randint(1, pages) - 1) for _ in range(requests)]
+    after = [codes[start - 1] if start else "" for start in starts]
+    del codes
     all_ids = list(Client.objects.values_list("pk", flat=True))
     detail_ids = rng.sample(all_ids, min(requests, len(all_ids)))
     del all_ids
     kinds = {
-        # The page staff land on, and any page: a deep OFFSET costs the database more than
-        # anything else on this page (the same for both variants).
+        # The page staff land on, and any page of the whole list.
         "client list, page 1 (50 rows)": [("/clients/", "/bench/plain/clients/")] * requests,
         f"client list, random page of {pages:,}": [
-            (f"/clients/?page={p}", f"/bench/plain/clients/?page={p}") for p in page_numbers],
+            (f"/clients/?after={a}", f"/bench/plain/clients/?after={a}") for a in after],
         "client detail page": [(f"/clients/{pk}/", f"/bench/plain/clients/{pk}/")
                                for pk in detail_ids],
     }

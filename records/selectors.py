@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
@@ -24,7 +25,8 @@ def clients_visible_to(user) -> QuerySet[Client]:
 def client_for(user, pk: uuid.UUID | str) -> Client:
     """The client, or the same 404 whether it is missing or not the user's to see."""
     try:
-        return clients_visible_to(user).select_related("location", "assigned_staff").get(pk=pk)
+        return (clients_visible_to(user).select_related("location", "assigned_staff__staff")
+                .get(pk=pk))
     except (Client.DoesNotExist, ValueError):
         # Recorded either way (missing or not theirs), so probing shows in the audit log.
         door.record_denied(user=user, action="client.open", client_id=_uuid_or_none(pk))
@@ -66,3 +68,34 @@ def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:
 def client_ids_for_code(code: str) -> list[uuid.UUID]:
     """Ids of the clients with this code (L1), for the audit log's client history."""
     return list(Client.objects.filter(code__iexact=code.strip()).values_list("pk", flat=True))
+
+
+@dataclass(frozen=True)
+class CodePage:
+    """A page of clients in code order, reached by the codes at its edges (keyset paging:
+    every page costs the same, however deep, and needs no count of the whole list)."""
+
+    rows: list
+    previous_before: str  # link to the page before: ?before=<first code>; "" when first
+    next_after: str  # link to the page after: ?after=<last code>; "" when last
+
+
+def cursor_from(params) -> dict[str, str]:
+    """The page cursor of a request's query string: at most one of after/before."""
+    after = params.get("after", "").strip()[:32]
+    before = "" if after else params.get("before", "").strip()[:32]
+    return {"after": after, "before": before}
+
+
+def code_page(qs: QuerySet, *, after: str = "", before: str = "", size: int = 50) -> CodePage:
+    if before:
+        rows = list(qs.filter(code__lt=before).order_by("-code")[:size + 1])
+        more_before = len(rows) > size
+        rows = rows[:size][::-1]
+        return CodePage(rows, rows[0].code if more_before and rows else "",
+                        rows[-1].code if rows else "")
+    rows = list((qs.filter(code__gt=after) if after else qs).order_by("code")[:size + 1])
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return CodePage(rows, rows[0].code if after and rows else "",
+                    rows[-1].code if more_after else "")

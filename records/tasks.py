@@ -8,3 +8,11 @@ def make_photo_thumbnail(photo_id: str) -> bool:
     from . import services
 
     return services.photo_make_thumbnail(photo_id=photo_id)
+
+
+@shared_task
+def refresh_statistics() -> int:
+    """Daily: keep the query planner's statistics of the client tables current."""
+    from . import maintenance
+
+    return len(maintenance.refresh_statistics())

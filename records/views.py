@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -49,15 +48,19 @@ def client_list(request):
         action, detail = "client.search", {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
     else:
         clients, action, detail = selectors.clients_visible_to(request.user), "client.list", {}
-    page = Paginator(clients.select_related("location", "assigned_staff"), PAGE_SIZE).get_page(
-        request.GET.get("page"))
-    rows = list(page.object_list)
+    cursor = selectors.cursor_from(request.GET)
+    page = selectors.code_page(clients.select_related("location", "assigned_staff__staff"),
+                               size=PAGE_SIZE, **cursor)
+    rows = page.rows
+    found = clients.count() if q else None  # a search's matches are few; the whole list is not
     with door.open_clients(user=request.user, clients=rows, purpose=N_("browse clients"),
-                           action=action, detail=detail | {"page": page.number}) as opening:
+                           action=action, detail=detail | {k: v for k, v in cursor.items() if v}
+                           ) as opening:
         for row in rows:
             row.shows_contact = opening.ceiling(row) >= DataClass.L2
         return render(request, "records/client_list.html",
-                      {"page": page, "rows": rows, "q": q, "query_kind": detail.get("query_kind")})
+                      {"page": page, "rows": rows, "q": q, "found": found,
+                       "query_kind": detail.get("query_kind")})
 
 
 @login_required
@@ -73,7 +76,7 @@ def client_detail(request, pk):
             "L4": DataClass.L4,
             "profile": getattr(client, "profile", None) if ceiling >= DataClass.L3 else None,
             "health": getattr(client, "health", None) if ceiling >= DataClass.L4 else None,
-            "treatments": list(client.treatments.select_related("staff")[:50])
+            "treatments": list(client.treatments.select_related("staff__staff")[:50])
             if ceiling >= DataClass.L3 else [],
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],

@@ -261,6 +261,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": envint("VAULT_HEALTH_CHECK_SECONDS", 3600),
     },
     "expire-grants": {"task": "access.tasks.expire_grants", "schedule": 60},
+    "refresh-planner-statistics": {"task": "records.tasks.refresh_statistics",
+                                   "schedule": _crontab("40 3 * * *")},
     "end-break-glass": {"task": "access.tasks.end_break_glass", "schedule": 60},
     "open-access-review": {"task": "access.tasks.open_access_review",
                            "schedule": _crontab(ACCESS_REVIEW_CRON)},

@@ -25,11 +25,12 @@ from django.conf import settings
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.functional import cached_property
 
 from . import aead, blind
 from .classes import DataClass
 from .errors import IntegrityError, SealedError
-from .scope import _MISSING, SEALED_TEXT, Sealed, current
+from .scope import _MISSING, SEALED_TEXT, Sealed, _scope, current
 
 
 def _subject(instance: models.Model) -> uuid.UUID:
@@ -48,7 +49,7 @@ class Pending(Sealed):
     __slots__ = ("value", "context", "dirty")
 
     def __init__(self, value) -> None:
-        super().__init__(b"")
+        self.blob = b""
         self.value = value
         self.context = b""
         self.dirty = True  # assigned and not yet saved
@@ -59,29 +60,38 @@ class Pending(Sealed):
     __hash__ = object.__hash__
 
 
+_BINDING = "_vault_binding"
+
+
 class SealedAttribute(DeferredAttribute):
     """Data descriptor: the stored value is unsealed on read when the scope allows it."""
 
     def __get__(self, instance, cls=None):
         if instance is None:
             return self
-        raw = super().__get__(instance, cls)
-        if not isinstance(raw, Sealed):
+        try:
+            raw = instance.__dict__[self.field.attname]
+        except KeyError:  # deferred: Django loads it
+            raw = super().__get__(instance, cls)
+        kind = type(raw)
+        if kind is not Sealed and kind is not Pending:
             return raw
-        scope = current()
-        subject = _subject(instance)
-        if scope is None or not scope.allows(subject, self.field.data_class):
+        scope = _scope.get()
+        if scope is None:
             return raw
-        if isinstance(raw, Pending):
+        field = self.field
+        context, subject, subject_bytes = field._binding(instance)
+        if scope._ceilings.get(subject, scope._default) < field.data_class:
+            return raw
+        if kind is Pending:
             return raw.value
-        # The cache is keyed by the binding context too: a copy of this blob elsewhere
+        # The memo is keyed by the binding context too: a copy of this blob elsewhere
         # must still fail to decrypt, even after the original has been read.
-        context = self.field._context(instance, subject)
         key = (context, raw.blob)
-        value = scope.recall(key)
+        value = scope._plain.get(key, _MISSING)
         if value is _MISSING:
-            value = self.field.unseal_bound(subject, raw.blob, context, scope)
-            scope.remember(key, value)
+            value = field.decode(scope.open_bound(raw.blob, context, subject, subject_bytes))
+            scope._plain[key] = value
         return value
 
     def __set__(self, instance, value):
@@ -116,32 +126,60 @@ class EncryptedField(models.BinaryField):
     def decode(self, data: bytes):
         return data.decode()
 
-    # -- sealing ----------------------------------------------------------------------
-    def _context(self, instance, subject: uuid.UUID) -> bytes:
-        return aead.context(instance._meta.label_lower, self.name, instance.pk, subject)
+    def typed(self, value, encoded: bytes):
+        """The value as it reads back once stored (a date, a Decimal)."""
+        return self.decode(encoded)
 
-    def seal(self, instance, value: Pending) -> bytes:
-        scope = current()
-        subject = _subject(instance)
-        if scope is None or not scope.allows(subject, self.data_class):
+    # -- binding ----------------------------------------------------------------------
+    @cached_property
+    def _binding_names(self) -> tuple[str, str, bytes]:
+        meta = self.model._meta
+        subject = self.model.VAULT_SUBJECT_FIELD
+        return (meta.pk.attname, meta.pk.attname if subject == "pk" else subject,
+                f"{meta.label_lower}|{self.name}|".encode())
+
+    def _binding(self, instance) -> tuple[bytes, uuid.UUID, bytes]:
+        """The binding context "model|field|row|subject", the subject and its bytes.
+
+        The row and subject part is kept on the instance while its ids stay the same
+        objects, so the fields of one row format their UUIDs once."""
+        pk_name, subject_name, prefix = self._binding_names
+        data = instance.__dict__
+        pk, subject = data.get(pk_name), data.get(subject_name)
+        ids = data.get(_BINDING)
+        if ids is None or ids[0] is not pk or ids[1] is not subject:
+            if subject is None:
+                raise SealedError(f"{type(instance).__name__} has no subject to seal its fields with")
+            as_uuid = subject if isinstance(subject, uuid.UUID) else uuid.UUID(str(subject))
+            subject_text = str(as_uuid)
+            row_text = subject_text if pk is subject else str(pk)
+            ids = (pk, subject, f"{row_text}|{subject_text}".encode(), as_uuid, as_uuid.bytes)
+            data[_BINDING] = ids
+        return prefix + ids[2], ids[3], ids[4]
+
+    def _context(self, instance, subject: uuid.UUID) -> bytes:
+        return self._binding(instance)[0]
+
+    # -- sealing ----------------------------------------------------------------------
+    def seal(self, instance, value: Pending, context: bytes | None = None,
+             subject: uuid.UUID | None = None) -> bytes:
+        if context is None:
+            context, subject, _ = self._binding(instance)
+        scope = _scope.get()
+        if scope is None or scope._ceilings.get(subject, scope._default) < self.data_class:
             raise SealedError(
                 f"{instance._meta.label}.{self.name} cannot be written outside a scope that allows it"
             )
-        generation, cipher = scope.sealing_cipher(subject)
-        context = self._context(instance, subject)
+        head, cipher = scope.sealing_key(subject)
         encoded = self.encode(value.value)
-        value.blob = aead.seal(cipher, aead.KeyId(subject, generation), encoded, context)
+        value.blob = aead.seal_under(cipher, head, encoded, context)
         value.context = context
-        # Read back as its type (a date, a Decimal), exactly as a stored value would be.
-        value.value = self.decode(encoded)
+        value.value = self.typed(value.value, encoded)
         return value.blob
 
     def unseal(self, instance, subject: uuid.UUID, blob: bytes, scope):
-        return self.unseal_bound(subject, blob, self._context(instance, subject), scope)
-
-    def unseal_bound(self, subject: uuid.UUID, blob: bytes, context: bytes, scope):
-        generation = aead.check_header(blob, subject)
-        return self.decode(aead.open_(scope.cipher(subject, generation), blob, context))
+        context, subject, subject_bytes = self._binding(instance)
+        return self.decode(scope.open_bound(blob, context, subject, subject_bytes))
 
     # -- Django plumbing --------------------------------------------------------------
     def from_db_value(self, value, expression, connection):
@@ -154,11 +192,13 @@ class EncryptedField(models.BinaryField):
         raw = model_instance.__dict__.get(self.attname)
         if raw is None:
             return None
-        if isinstance(raw, Pending):
-            if raw.blob and raw.context == self._context(model_instance, _subject(model_instance)):
+        kind = type(raw)
+        if kind is Pending:
+            context, subject, _ = self._binding(model_instance)
+            if raw.blob and raw.context == context:
                 return raw.blob
-            return self.seal(model_instance, raw)
-        if isinstance(raw, Sealed):
+            return self.seal(model_instance, raw, context, subject)
+        if kind is Sealed:
             return raw.blob
         # Assigned by Django itself (e.g. __init__ of a deferred instance) as plaintext.
         pending = Pending(raw)
@@ -190,7 +230,8 @@ class EncryptedField(models.BinaryField):
 
 
 class EncryptedTextField(EncryptedField):
-    pass
+    def typed(self, value, encoded: bytes):
+        return value if type(value) is str else encoded.decode()
 
 
 class EncryptedDateField(EncryptedField):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from . import keystore
+from . import aead, keystore
 from .classes import DataClass
 from .errors import IntegrityError, SealedError, ShreddedError
 
@@ -62,6 +62,10 @@ class UnsealingScope:
         self._keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
         self._current: dict[uuid.UUID, int] = {}
         self._plain: dict[tuple[bytes, bytes], object] = {}
+        # The same keys for the hot paths: by the header bytes that name them (subject and
+        # generation), and each subject's current key with its header built once.
+        self._by_header: dict[bytes, AESGCM] = {}
+        self._sealing: dict[uuid.UUID, tuple[bytes, AESGCM]] = {}
 
     def __repr__(self) -> str:
         return f"<UnsealingScope actor={self.actor!r} purpose={self.purpose!r}>"
@@ -78,16 +82,22 @@ class UnsealingScope:
         if not missing:
             return
         for (subject, gen), cipher in keystore.load(missing).items():
-            self._keys[(subject, gen)] = cipher
-            self._current[subject] = max(gen, self._current.get(subject, 0))
+            self._add_key(subject, gen, cipher)
 
     def create_keys(self, subjects: Iterable[uuid.UUID]) -> None:
         """Create data keys for new subjects in one write (bulk imports, demo data)."""
         if not self._may_create:
             raise SealedError("this scope may not create data keys")
         for subject, (gen, cipher) in keystore.create(subjects).items():
-            self._keys[(subject, gen)] = cipher
-            self._current[subject] = gen
+            self._add_key(subject, gen, cipher)
+
+    def _add_key(self, subject: uuid.UUID, generation: int, cipher: AESGCM) -> None:
+        self._keys[(subject, generation)] = cipher
+        head = aead.header(aead.KeyId(subject, generation))
+        self._by_header[head[3:aead.HEADER_BYTES]] = cipher
+        if generation >= self._current.get(subject, 0):
+            self._current[subject] = generation
+            self._sealing[subject] = (head, cipher)
 
     def cipher(self, subject: uuid.UUID, generation: int) -> AESGCM:
         if (subject, generation) not in self._keys:
@@ -107,6 +117,28 @@ class UnsealingScope:
         gen = self._current[subject]
         return gen, self._keys[(subject, gen)]
 
+    def sealing_key(self, subject: uuid.UUID) -> tuple[bytes, AESGCM]:
+        """The header and cipher that new values of `subject` are sealed with."""
+        found = self._sealing.get(subject)
+        if found is None:
+            self.sealing_cipher(subject)
+            found = self._sealing[subject]
+        return found
+
+    def open_bound(self, blob: bytes, ctx: bytes, subject: uuid.UUID, subject_bytes: bytes) -> bytes:
+        """Decrypt a value sealed for `subject` and bound to `ctx`; raise if it is not one.
+
+        The header is compared as bytes and names its key directly: this runs for every
+        value a page shows."""
+        if len(blob) < aead.OVERHEAD or blob[:3] != aead._PREFIX:
+            raise IntegrityError("ciphertext has an unknown header or is too short")
+        if blob[3:19] != subject_bytes:
+            raise IntegrityError("ciphertext belongs to another subject")
+        cipher = self._by_header.get(blob[3:aead.HEADER_BYTES])
+        if cipher is None:
+            cipher = self.cipher(subject, int.from_bytes(blob[19:aead.HEADER_BYTES], "big"))
+        return aead.open_(cipher, blob, ctx)
+
     def remember(self, key: tuple[bytes, bytes], value: object) -> None:
         self._plain[key] = value
 
@@ -117,6 +149,8 @@ class UnsealingScope:
         self._keys.clear()
         self._plain.clear()
         self._current.clear()
+        self._by_header.clear()
+        self._sealing.clear()
 
 
 _MISSING = object()

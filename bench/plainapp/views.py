@@ -11,11 +11,10 @@ owner's too.
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from records import services
+from records import selectors, services
 from records.views import PAGE_SIZE
 from vault.classes import DataClass
 
@@ -25,19 +24,20 @@ from .models import PlainClient
 @login_required
 def client_list(request):
     q = request.GET.get("q", "").strip()[:100]
-    page = Paginator(PlainClient.objects.select_related("location", "assigned_staff"),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
+    page = selectors.code_page(
+        PlainClient.objects.select_related("location", "assigned_staff__staff"),
+        size=PAGE_SIZE, **selectors.cursor_from(request.GET))
+    rows = page.rows
     for row in rows:
         row.shows_contact = True  # the owner sees every client's contact data
     return render(request, "records/client_list.html",
-                  {"page": page, "rows": rows, "q": q, "query_kind": None})
+                  {"page": page, "rows": rows, "q": q, "found": None, "query_kind": None})
 
 
 @login_required
 def client_detail(request, pk):
     try:
-        client = PlainClient.objects.select_related("location", "assigned_staff").get(pk=pk)
+        client = PlainClient.objects.select_related("location", "assigned_staff__staff").get(pk=pk)
     except PlainClient.DoesNotExist:
         raise Http404 from None
     ceiling = DataClass.L4
@@ -49,7 +49,7 @@ def client_detail(request, pk):
         "L4": DataClass.L4,
         "profile": getattr(client, "profile", None) if ceiling >= DataClass.L3 else None,
         "health": getattr(client, "health", None) if ceiling >= DataClass.L4 else None,
-        "treatments": list(client.treatments.select_related("staff")[:50])
+        "treatments": list(client.treatments.select_related("staff__staff")[:50])
         if ceiling >= DataClass.L3 else [],
         "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
         "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],

@@ -15,6 +15,7 @@ from django.utils import timezone
 from access import door
 from access import services as access_services
 from access.models import Location
+from records.maintenance import LARGE_WRITE, refresh_statistics
 from vault import scope as vault_scope
 
 from .. import uploads
@@ -84,6 +85,8 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
         if done % PROGRESS_EVERY < len(batch) or done == clients:
             _say(stdout, f"  {done:>7} / {clients} clients, {ctx.result.treatments} treatments "
                          f"({time.monotonic() - began:.0f}s)")
+    if clients >= LARGE_WRITE:
+        refresh_statistics()
     ctx.result.seconds = time.monotonic() - began
     return ctx.result
 

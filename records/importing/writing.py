@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop as N_
 
 from access import door
 from access.models import Location
+from records.maintenance import LARGE_WRITE, refresh_statistics
 from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
@@ -149,6 +150,8 @@ def clients_import(*, upload, location: Location, username: str, user=None,
     result.created = len(fresh)
     if fresh and not dry_run:
         _insert(location=location, rows=fresh, username=username, user=user)
+        if len(fresh) >= LARGE_WRITE:
+            refresh_statistics()
     log.info("client import into %s by %s: %d created, %d already present%s", location.code,
              username, result.created, result.skipped, " (dry run)" if dry_run else "")
     return result

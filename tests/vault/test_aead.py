@@ -159,3 +159,43 @@ def test_any_single_bit_flip_is_detected(plaintext, data):
     damaged[i] ^= 1 << bit
     with pytest.raises(IntegrityError):
         aead.open_(KEY, bytes(damaged), CTX)
+
+
+def test_nonces_do_not_repeat_over_many_seals():
+    blobs = [seal(b"same") for _ in range(20_000)]
+    nonces = {b[aead.HEADER_BYTES:aead.HEADER_BYTES + aead.NONCE_BYTES] for b in blobs}
+    assert len(nonces) == len(blobs)
+
+
+def test_nonces_of_threads_sealing_at_once_do_not_repeat():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def many(_):
+        return [aead.nonce() for _ in range(5_000)]
+
+    with ThreadPoolExecutor(4) as pool:
+        drawn = [n for batch in pool.map(many, range(4)) for n in batch]
+    assert len(set(drawn)) == len(drawn) == 20_000
+
+
+def test_a_forked_process_draws_its_nonces_from_a_new_start():
+    # Without a new start after fork, the child would repeat the parent's next nonces
+    # under the same keys, which breaks GCM outright.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(write_end, b"".join(aead.nonce() for _ in range(100)))
+        os._exit(0)
+    os.close(write_end)
+    child = b""
+    while len(child) < 1200:
+        chunk = os.read(read_end, 1200)
+        if not chunk:
+            break
+        child += chunk
+    os.waitpid(pid, 0)
+    os.close(read_end)
+    parent = [aead.nonce() for _ in range(100)]
+    child_nonces = {child[i:i + 12] for i in range(0, len(child), 12)}
+    assert len(child_nonces) == 100
+    assert not child_nonces & set(parent)
