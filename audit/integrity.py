@@ -7,6 +7,7 @@ import hashlib
 import json
 import multiprocessing
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -109,25 +110,32 @@ def _pg_rows(connection, after: int, until: int):
     form = chain.canonical_json
 
     def canonical(text: str) -> str:
-        found = memo.get(text)
-        if found is None:
-            found = form(json.loads(text))
-            if len(memo) < 100_000:
-                memo[text] = found
+        found = memo[text] = form(json.loads(text))
+        if len(memo) > 100_000:
+            memo.clear()
         return found
 
-    with connection.cursor() as cursor:
-        last = after
-        while last < until:
+    get = memo.get
+    connection.ensure_connection()
+    raw = connection.connection  # the next batch is fetched in a thread while this one is hashed
+
+    def fetch(last: int) -> list:
+        with raw.cursor() as cursor:
             cursor.execute(_PG_ROWS, (last, until, BATCH))
-            batch = cursor.fetchall()
+            return cursor.fetchall()
+
+    with ThreadPoolExecutor(max_workers=1) as prefetch:
+        pending = prefetch.submit(fetch, after) if after < until else None
+        while pending is not None:
+            batch = pending.result()
             if not batch:
                 return
-            for r in batch:
-                yield (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], canonical(r[9]),
-                       r[10], r[11], r[12], r[13], canonical(r[14]), r[15], r[16], r[17],
-                       r[18], r[19])
             last = batch[-1][0]
+            pending = prefetch.submit(fetch, last) if last < until else None
+            for r in batch:
+                yield (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                       get(r[9]) or canonical(r[9]), r[10], r[11], r[12], r[13],
+                       get(r[14]) or canonical(r[14]), r[15], r[16], r[17], r[18], r[19])
 
 
 def _trusted_start() -> tuple[int, str, chain.Verdict | None]:
