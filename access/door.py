@@ -51,9 +51,9 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
     ceiling = decider.ceiling(client)
     granted = min(ceiling, want) if want is not None else ceiling
     allowed = granted >= DataClass.L1 and (want is None or ceiling >= want)
-    glass = decider.break_glass(client) if allowed and granted >= DataClass.L4 \
-        and decider.role not in policy.ALL_LOCATIONS else None
-    used_glass = glass is not None and granted > decider.ceiling_without_glass(client)
+    # Break-glass counts only when it lifts this opening above what the user holds anyway.
+    used_glass = allowed and granted > decider.ceiling_without_glass(client)
+    glass = decider.break_glass(client) if used_glass else None
     event = audit.record(
         actor=user, actor_label=_label(user), role=decider.role, action=action,
         outcome="allowed" if allowed else "denied", client_id=client.pk,

@@ -5,8 +5,8 @@ scope (or beyond its ceiling) an encrypted attribute is a ``Sealed`` value that 
 ``‹sealed›``. Scopes are opened only by the door in ``access/`` after the audit event has
 been written; nothing else in the project calls ``_open``.
 
-The scope also holds the unwrapped data keys and the plaintext it has produced, so both
-live exactly as long as the request or job that opened it.
+The scope also holds the unwrapped data keys, so they live exactly as long as the request
+or job that opened it. It keeps no plaintext: every read decrypts again.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ class UnsealingScope:
         self._may_create = may_create_keys
         self._keys: dict[tuple[uuid.UUID, int], AESGCM] = {}
         self._current: dict[uuid.UUID, int] = {}
-        self._plain: dict[tuple[bytes, bytes], object] = {}
         # The same keys for the hot paths: by the header bytes that name them (subject and
         # generation), and each subject's current key with its header built once.
         self._by_header: dict[bytes, AESGCM] = {}
@@ -139,21 +138,13 @@ class UnsealingScope:
             cipher = self.cipher(subject, int.from_bytes(blob[19:aead.HEADER_BYTES], "big"))
         return aead.open_(cipher, blob, ctx)
 
-    def remember(self, key: tuple[bytes, bytes], value: object) -> None:
-        self._plain[key] = value
-
-    def recall(self, key: tuple[bytes, bytes]) -> object:
-        return self._plain.get(key, _MISSING)
-
     def close(self) -> None:
         self._keys.clear()
-        self._plain.clear()
         self._current.clear()
         self._by_header.clear()
         self._sealing.clear()
 
 
-_MISSING = object()
 _scope: contextvars.ContextVar[UnsealingScope | None] = contextvars.ContextVar(
     "salon_vault_unsealing_scope", default=None)
 

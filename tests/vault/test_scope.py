@@ -58,14 +58,12 @@ def test_an_inner_scope_for_another_client_does_not_open_the_outer_client(
         assert isinstance(fresh(b).full_name, Sealed)
 
 
-def test_the_plaintext_cache_is_cleared_when_the_scope_closes(client_record, system_scope,
-                                                              fresh):
+def test_the_scope_holds_no_plaintext_while_open_or_after(client_record, system_scope, fresh):
     with system_scope(client_record.pk):
         opened = scope.current()
         client = fresh(client_record)
         assert client.full_name == "李娜"
-        assert "李娜" in opened._plain.values()
-    assert opened._plain == {}
+        assert "李娜" not in repr(vars(opened))
     assert "李娜" not in repr(vars(opened))
 
 
@@ -73,8 +71,8 @@ def test_unwrapped_keys_are_not_held_after_the_scope_closes(client_record, syste
     with system_scope(client_record.pk):
         opened = scope.current()
         assert fresh(client_record).full_name == "李娜"
-        assert opened._keys and opened._current
-    assert opened._keys == {} and opened._current == {}
+        assert opened._keys and opened._current and opened._by_header and opened._sealing
+    assert opened._keys == opened._current == opened._by_header == opened._sealing == {}
 
 
 def test_a_scope_closed_by_an_exception_holds_nothing(client_record, system_scope, fresh):
@@ -82,7 +80,7 @@ def test_a_scope_closed_by_an_exception_holds_nothing(client_record, system_scop
         opened = scope.current()
         assert fresh(client_record).phone == "13812345678"
         1 / 0  # noqa: B018
-    assert opened._keys == {} and opened._plain == {}
+    assert opened._keys == {} and opened._by_header == {}
     assert scope.current() is None
 
 
