@@ -174,13 +174,17 @@ def verify_chain(*, full: bool = True, workers: int = 1) -> chain.Verdict:
         if run.last_seq > after:
             return chain.Verdict(False, 0, after + 1, f"events after #{after} have been "
                                  f"removed (#{run.last_seq} was verified before)")
-        if run.last_seq > start_seq:
-            stored = (AccessEvent.objects.filter(seq=run.last_seq)
-                      .values_list("hash", flat=True).first())
-            if stored != run.last_hash:
+        stored = (AccessEvent.objects.filter(seq=run.last_seq).values_list("hash", flat=True)
+                  .first()) if run.last_seq > start_seq else start_hash
+        if stored != run.last_hash:
+            # The link verified before has changed: verify the whole chain to name the
+            # first broken link; a chain rewritten consistently still fails on the link.
+            verdict = verify_chain(full=True, workers=workers)
+            if verdict.ok:
                 what = "is missing" if stored is None else "was altered"
-                return chain.Verdict(False, 0, run.last_seq,
+                return chain.Verdict(False, verdict.checked, run.last_seq,
                                      f"event #{run.last_seq} {what} after it was verified")
+            return verdict
         start_seq, start_hash = run.last_seq, run.last_hash
     end = head[0] if head is not None else start_seq
     verdict = _verify_range(start_seq, start_hash, end, workers)

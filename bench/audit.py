@@ -10,14 +10,19 @@ run:
 
 a) recording overhead: audit.services.record() alone, and access.door.open_client with
    recording against the same opening with audit.services._append stubbed out, on
-   PostgreSQL and (in a child process) on SQLite;
+   PostgreSQL and (in a child process) on SQLite; the durability floor (a one-row UPDATE
+   and its commit); on PostgreSQL also the ORM append (SQLite's path, PostgreSQL's before
+   the one-statement append) as the comparison, and four writers at once;
 b) the auditor's filters at 10 million events: synthetic events bulk-loaded with COPY as a
    valid hash chain, then audit.selectors.filtered + page as the /audit/ views run them,
-   the client history view and the per-day chart; for a filter that misses its target,
-   the plan, and the figure again with a candidate index created by hand in the bench
-   database and with a corrected selector prototyped here (audit/ is not changed);
-c) audit_verify throughput: audit.integrity.verify_chain's loop over the chain, its
-   cProfile hot spots, and a faster verifier prototyped here, checked against it.
+   the client history view and the per-day chart; the queries that missed their target
+   before are measured again with the previous selectors (PreviousSelectors, same first
+   page checked) as the baseline, and every filter is planned with EXPLAIN (no full scan
+   of the event table);
+c) audit_verify throughput: `verify_and_record(full=True)` over the whole chain with one
+   worker process and with one per core, the previous verifier loop (ORM rows and
+   json.dumps) over the first million as the baseline, the cProfile of the loop, and an
+   incremental (nightly) run after new events.
 
 Without --keep the databases are created fresh and dropped at the end. With --keep DIR the
 scratch directory (keyring) and the databases are kept, and a second run reuses the
