@@ -98,7 +98,13 @@ def gates_of(user) -> Gates:
 
 
 class Decider:
-    """The decisions for one user, loading only what can change them, once per page."""
+    """The decisions for one user, loading only what can change them, once per page.
+
+    For staff who are not owners, everything about a page of clients that can change a
+    decision — live grants in the ledger, the guardian object permissions behind them,
+    active break-glass and the location policies of their role — comes in one round trip
+    (`_load`). Owners see every client at L4 whatever they hold, so nothing is loaded.
+    """
 
     def __init__(self, user) -> None:
         self.user = user
@@ -106,11 +112,11 @@ class Decider:
         self.now = timezone.now()
         self._policies: dict | None = None
         self._gates: Gates | None = None
-        self._checker = None
+        self._loaded: set[uuid.UUID] = set()
+        self._ledger: set[uuid.UUID] = set()  # live Grant rows
+        self._held: set[uuid.UUID] = set()  # guardian object permissions
+        self._glass_ids: set[uuid.UUID] = set()
         self._glass: dict[uuid.UUID, BreakGlass] = {}
-        self._live_grants: set[uuid.UUID] = set()
-        self._grants_loaded: set = set()
-        self._glass_loaded: set = set()
 
     @property
     def role(self) -> str:
@@ -132,49 +138,53 @@ class Decider:
         return self._policies.get(location_id, DataClass.L4)
 
     def prefetch(self, clients) -> None:
-        """Load grants and break-glass for a page of clients in a few queries. Owners see
-        every client at L4 whatever they hold, so nothing is loaded for them."""
+        """Load what decides a page of clients, in one query."""
         if self.profile is None or self.role in ALL_LOCATIONS:
             return
-        self._load_grants(clients)
-        self._load_glass(clients)
+        self._load(clients)
 
-    def _load_grants(self, clients) -> None:
-        new = [c for c in clients if c.pk is not None and c.pk not in self._grants_loaded]
-        if not new:
-            return
-        ids = [c.pk for c in new]
-        if self._checker is None:
-            self._checker = permissions.checker_for(self.user, new)
-        else:
-            self._checker.prefetch_perms(new)
-        self._live_grants |= set(
-            Grant.objects.filter(user=self.user, client_id__in=ids, revoked_at__isnull=True)
-            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
-            .values_list("client_id", flat=True))
-        self._grants_loaded |= set(ids)
-
-    def _load_glass(self, clients) -> None:
-        ids = [c.pk for c in clients if c.pk is not None and c.pk not in self._glass_loaded]
+    def _load(self, clients) -> None:
+        ids = [c.pk for c in clients if c.pk is not None and c.pk not in self._loaded]
         if not ids:
             return
-        for glass in BreakGlass.objects.filter(user=self.user, client_id__in=ids,
-                                               ended_at__isnull=True, expires_at__gt=self.now):
-            self._glass[glass.client_id] = glass
-        self._glass_loaded |= set(ids)
+        facts = permissions.grant_facts(self.user, ids, now=self.now,
+                                        with_policies=self._policies is None)
+        if self._policies is None:
+            self._policies = {}
+        for kind, ref, extra in facts:
+            if kind == "policy":
+                self._policies[uuid.UUID(ref)] = int(extra)
+            elif kind == "grant":
+                self._ledger.add(uuid.UUID(ref))
+            elif kind == "perm":
+                self._held.add(uuid.UUID(ref))
+            elif kind == "glass":
+                self._glass_ids.add(uuid.UUID(ref))
+        self._loaded.update(ids)
 
     def has_grant(self, client) -> bool:
+        """A live grant: in the ledger (not revoked, not expired) and held in guardian."""
         if client.pk is None or self.profile is None:
             return False
-        self._load_grants([client])
-        return (client.pk in self._live_grants
-                and permissions.holds(self._checker, client))
+        self._load([client])
+        return client.pk in self._ledger and client.pk in self._held
+
+    def _has_glass(self, client) -> bool:
+        if client.pk is None or self.profile is None:
+            return False
+        self._load([client])
+        return client.pk in self._glass_ids
 
     def break_glass(self, client) -> BreakGlass | None:
-        if client.pk is None or self.profile is None:
+        """The active break-glass of `client`, loaded when an opening uses it."""
+        if not self._has_glass(client):
             return None
-        self._load_glass([client])
-        return self._glass.get(client.pk)
+        if client.pk not in self._glass:
+            self._glass[client.pk] = (
+                BreakGlass.objects.filter(user=self.user, client_id=client.pk,
+                                          ended_at__isnull=True, expires_at__gt=self.now)
+                .order_by("-expires_at").first())
+        return self._glass[client.pk]
 
     def ceiling(self, client) -> int:
         """The highest data class the user may open of `client` (NONE when not at all)."""
@@ -199,7 +209,7 @@ class Decider:
             if role in NEEDS_GRANT_FOR_FULL and not granted:
                 level = DataClass.L2
             level = min(level, self._policy_ceiling(client.location_id))
-            if with_glass and level < DataClass.L4 and self.break_glass(client) is not None:
+            if with_glass and level < DataClass.L4 and self._has_glass(client):
                 level = DataClass.L4
         if level > GATED_ABOVE and not self.gates.ok:
             level = GATED_ABOVE

@@ -67,7 +67,8 @@ def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:
 
 def client_ids_for_code(code: str) -> list[uuid.UUID]:
     """Ids of the clients with this code (L1), for the audit log's client history."""
-    return list(Client.objects.filter(code__iexact=code.strip()).values_list("pk", flat=True))
+    # Codes are made upper-case (BJ-000123): an exact match on the unique index.
+    return list(Client.objects.filter(code=code.strip().upper()).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
