@@ -215,6 +215,16 @@ class Decider:
             level = GATED_ABOVE
         return level
 
+    def may_see(self, client) -> bool:
+        """Whether `client` is among those visible_filter lets the user see at all."""
+        profile = self.profile
+        if profile is None or profile.role not in SEES_CLIENTS:
+            return False
+        if profile.role in ALL_LOCATIONS or client.location_id == profile.location_id:
+            return True
+        self._load([client])
+        return client.pk in self._ledger
+
     def visible_filter(self) -> Q | None:
         """A filter for the clients the user may see at all; None means none."""
         profile = self.profile

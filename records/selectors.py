@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from access import door, policy
@@ -25,12 +26,15 @@ def clients_visible_to(user) -> QuerySet[Client]:
 def client_for(user, pk: uuid.UUID | str) -> Client:
     """The client, or the same 404 whether it is missing or not the user's to see."""
     try:
-        return (clients_visible_to(user).select_related("location", "assigned_staff__staff")
-                .get(pk=pk))
-    except (Client.DoesNotExist, ValueError):
+        client = Client.objects.select_related("location", "assigned_staff__staff").get(pk=pk)
+    except (Client.DoesNotExist, ValueError, ValidationError):
+        client = None
+    # The same rule as clients_visible_to, decided on the one row.
+    if client is None or not policy.Decider(user).may_see(client):
         # Recorded either way (missing or not theirs), so probing shows in the audit log.
         door.record_denied(user=user, action="client.open", client_id=_uuid_or_none(pk))
-        raise AccessDenied() from None
+        raise AccessDenied()
+    return client
 
 
 def _uuid_or_none(value) -> uuid.UUID | None:

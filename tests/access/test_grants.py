@@ -269,3 +269,30 @@ def test_the_outsider_lists_only_their_own_location(login, outsider, client_reco
     page = login(outsider).get(reverse("records:client_list")).content.decode()
     assert far_client.code in page
     assert client_record.code not in page
+
+
+# -- one rule for lists and single records ------------------------------------------------
+def test_the_list_filter_and_the_single_record_check_agree(owner, outsider, make_client,
+                                                           location, other_location):
+    """clients_visible_to (lists, search) and Decider.may_see (one record) are two spellings
+    of one rule; they must never disagree, whatever state the grants are in."""
+    from access import policy
+    from records import selectors
+
+    theirs = [make_client(full_name=f"本店{i}", location=other_location) for i in range(2)]
+    others = [make_client(full_name=f"他店{i}", location=location) for i in range(5)]
+    live, expired, revoked, guardian_only, untouched = others
+    services.grant_give(actor=owner, user=outsider, client=live)
+    grant = services.grant_give(actor=owner, user=outsider, client=expired,
+                                expires_at=timezone.now() + dt.timedelta(hours=1))
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    gone = services.grant_give(actor=owner, user=outsider, client=revoked)
+    services.grant_revoke(actor=owner, grant=gone)
+    from access import permissions
+    permissions.give(outsider, guardian_only)  # a permission without a live ledger row
+
+    listed = set(selectors.clients_visible_to(outsider).values_list("pk", flat=True))
+    decider = policy.Decider(outsider)
+    one_by_one = {c.pk for c in Client.objects.all() if decider.may_see(c)}
+    assert listed == one_by_one == {c.pk for c in theirs} | {live.pk}
+    assert untouched.pk not in listed
