@@ -289,7 +289,7 @@ def diagnose_sql(users: dict, note: str = "") -> None:
              .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
              .values_list("client_id", flat=True))
     a = best(lambda: list(grant.all()))  # .all(): a fresh query each time, no cache
-    RESULTS.append(Result(f"SQL{note}: the Grant lookup of one client (Decider._load_grants)",
+    RESULTS.append(Result(f"SQL{note}: the Grant ledger lookup of one client",
                           ms(a), "—", "—", "(information)", None))
     say(f"  plan{note}, Grant lookup: {plan(grant)}")
 

@@ -60,9 +60,19 @@ def load(subjects: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, int], AESGCM]:
     """Unwrap every generation of the given subjects' keys, in one query per 2000 subjects."""
     subjects = list(set(subjects))
     found: dict[tuple[uuid.UUID, int], AESGCM] = {}
+    keks: dict[int, AESGCM] = {}  # one cipher per KEK version for the whole batch
+    ring = keyring.provider()
     for i in range(0, len(subjects), 2000):
-        for key in DataKey.objects.filter(subject_id__in=subjects[i:i + 2000]):
-            found[(key.subject_id, key.generation)] = AESGCM(unwrap(key))
+        rows = (DataKey.objects.filter(subject_id__in=subjects[i:i + 2000])
+                .values_list("subject_id", "generation", "kek_version", "wrapped"))
+        for subject, generation, version, wrapped in rows:
+            kek = keks.get(version) or keks.setdefault(version, AESGCM(ring.kek(version)))
+            wrapped = bytes(wrapped)
+            try:
+                dek = kek.decrypt(wrapped[:12], wrapped[12:], _wrap_ad(subject, generation, version))
+            except InvalidTag:
+                raise IntegrityError(f"data key of {subject} failed to unwrap") from None
+            found[(subject, generation)] = AESGCM(dek)
     return found
 
 
