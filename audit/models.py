@@ -181,7 +181,12 @@ class Alert(models.Model):
 
 
 class EventSubject(models.Model):
-    """Index of the clients a list or search event showed, so a client's history finds them."""
+    """Index of the clients a list or search event showed, so a client's history finds them.
+
+    Derived from the events' own `subjects` (which the chain covers), filled in after the
+    fact by `audit.subject_index.catch_up`: from Celery beat every minute, and before any
+    query that reads it. Recording a page of 50 clients therefore writes one row, not 51.
+    """
 
     event = models.ForeignKey(AccessEvent, on_delete=models.CASCADE, related_name="+")
     client_id = models.UUIDField()
@@ -191,3 +196,13 @@ class EventSubject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} in #{self.event_id}"
+
+
+class SubjectIndexState(models.Model):
+    """How far EventSubject has been filled: the subjects of every event up to `seq`."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"subjects indexed up to #{self.seq}"

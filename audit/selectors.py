@@ -27,6 +27,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from . import subject_index
 from .models import AccessEvent, EventSubject
 
 PAGE = 50
@@ -79,6 +80,7 @@ def _naming_client(code: str) -> Q:
     ids = client_ids_for_code(code)
     condition = Q(client_code=code)
     if ids:
+        subject_index.catch_up()  # the index is filled after the fact: bring it up to date
         listed = list(EventSubject.objects.filter(client_id__in=ids)
                       .values_list("event_id", flat=True)[:LISTED_AS_LIST + 1])
         if len(listed) > LISTED_AS_LIST:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from . import chain, context
-from .models import AccessEvent, ChainHead, EventSubject
+from .models import AccessEvent, ChainHead
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ def record(*, actor, actor_label: str, action: str, outcome: str, role: str = ""
 
 
 def _append(event: AccessEvent) -> None:
-    """Link the event to the head of the chain and write it, its subjects and the new head.
+    """Link the event to the head of the chain and write it and the new head. (Its subjects
+    go into the auditor's index later: audit.subject_index.)
 
     The head row is locked until the transaction ends, so concurrent writers take turns and
     each links to the one before: the chain never forks. On PostgreSQL all of it is one
@@ -80,7 +81,7 @@ def _append(event: AccessEvent) -> None:
     event._state.adding, event._state.db = False, alias
 
 
-# One statement: lock the head, insert the event with its hash, index its subjects and move
+# One statement: lock the head, insert the event with its hash and move
 # the head. Python writes the canonical form of everything but the two values only the
 # head knows (seq, first, and prev_hash, last); PostgreSQL completes it and hashes it, so
 # the bytes hashed are exactly chain.canonical's.
@@ -97,9 +98,6 @@ WITH head AS (
                                  'UTF8')), 'hex')
     FROM head
     RETURNING id, seq, prev_hash, hash
-), subjects AS (
-    INSERT INTO audit_eventsubject (event_id, client_id)
-    SELECT ins.id, s FROM ins, unnest(%s::uuid[]) AS s
 ), moved AS (
     UPDATE audit_chainhead SET seq = ins.seq, hash = ins.hash FROM ins
     WHERE audit_chainhead.id = 1
@@ -119,7 +117,7 @@ def _append_postgresql(event: AccessEvent, connection) -> None:
         event.client_id, event.client_code, event.location_code,
         json.dumps(event.subjects), event.data_class, event.purpose, event.break_glass,
         event.outcome, json.dumps(event.detail, default=str), event.ip, event.user_agent,
-        event.request_id, middle, event.subjects,
+        event.request_id, middle,
     )
     with connection.cursor() as cursor:
         cursor.execute(_APPEND_SQL, params)
@@ -141,24 +139,19 @@ def _append_orm(event: AccessEvent, alias: str) -> None:
         event.seq, event.prev_hash = head[0] + 1, head[1]
         event.hash = chain.digest(_row(event))
         event.save(force_insert=True, using=alias)
-        if event.subjects:
-            EventSubject.objects.using(alias).bulk_create(
-                [EventSubject(event_id=event.pk, client_id=s) for s in event.subjects])
         ChainHead.objects.using(alias).filter(pk=1).update(seq=event.seq, hash=event.hash)
 
 
 _EVENT_COLUMNS = [f for f in AccessEvent._meta.concrete_fields if not f.primary_key]
-_SUBJECT_BATCH = 400  # two parameters each, well under SQLite's limit on parameters
 
 
 def _append_sqlite(event: AccessEvent, alias: str, connection) -> None:
-    """The ORM path's five statements, written out: a page records one event, so the
+    """The ORM path's four statements, written out: a page records one event, so the
     ORM's own cost per statement would be most of the recording's. The transaction starts
     with BEGIN IMMEDIATE (settings), so the head cannot move between read and update."""
     table = connection.ops.quote_name(AccessEvent._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _EVENT_COLUMNS)
     marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    subject_field = EventSubject._meta.get_field("client_id")
     with transaction.atomic(using=alias), connection.cursor() as cursor:
         cursor.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1")
         head = cursor.fetchone()
@@ -172,13 +165,6 @@ def _append_sqlite(event: AccessEvent, alias: str, connection) -> None:
             f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608
             [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_COLUMNS])
         event.id = cursor.fetchone()[0]
-        # Subjects in batches: an import's event names every client it created.
-        for i in range(0, len(event.subjects), _SUBJECT_BATCH):
-            batch = event.subjects[i:i + _SUBJECT_BATCH]
-            cursor.execute(
-                "INSERT INTO audit_eventsubject (event_id, client_id) VALUES "  # noqa: S608
-                + ", ".join(["(%s, %s)"] * len(batch)),
-                [v for s in batch for v in (event.id, subject_field.get_db_prep_save(s, connection))])
         cursor.execute("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1",
                        [event.seq, event.hash])
 

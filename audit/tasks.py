@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import anomalies, integrity
+from . import anomalies, integrity, subject_index
 
 
 @shared_task
@@ -19,3 +19,8 @@ def prune_events() -> int:
 @shared_task
 def detect_anomalies() -> int:
     return len(anomalies.detect())
+
+
+@shared_task
+def index_subjects() -> int:
+    return subject_index.catch_up()

@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
                            "schedule": _crontab(ACCESS_REVIEW_CRON)},
     "close-due-access-reviews": {"task": "access.tasks.close_due_access_reviews",
                                  "schedule": 3600},
+    "audit-index-subjects": {"task": "audit.tasks.index_subjects", "schedule": 60},
     "audit-verify-nightly": {"task": "audit.tasks.verify_chain",
                              "schedule": _crontab(os.environ.get("AUDIT_VERIFY_CRON", "30 2 * * *"))},
     "audit-prune-daily": {"task": "audit.tasks.prune_events",

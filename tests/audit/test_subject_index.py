@@ -1,0 +1,63 @@
+"""The index of the clients each list or search showed is filled after the fact, completely."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.urls import reverse
+
+from audit import selectors, services, subject_index, tasks
+from audit.models import AccessEvent, EventSubject, SubjectIndexState
+
+
+def _list_event(clients) -> AccessEvent:
+    return services.record(actor=None, actor_label="system:test", action="client.list",
+                           outcome="allowed", subjects=[c if isinstance(c, uuid.UUID) else c.pk
+                                                        for c in clients])
+
+
+def test_recording_writes_the_event_alone_and_catching_up_indexes_its_subjects(db):
+    shown = [uuid.uuid4() for _ in range(3)]
+    event = _list_event(shown)
+    assert EventSubject.objects.count() == 0
+    assert subject_index.catch_up() == 3
+    assert set(EventSubject.objects.filter(event_id=event.pk)
+               .values_list("client_id", flat=True)) == set(shown)
+    assert SubjectIndexState.objects.get(pk=1).seq == event.seq
+
+
+def test_catching_up_twice_indexes_nothing_twice(db):
+    _list_event([uuid.uuid4(), uuid.uuid4()])
+    assert subject_index.catch_up() == 2
+    assert subject_index.catch_up() == 0
+    _list_event([uuid.uuid4()])
+    assert subject_index.catch_up() == 1
+    assert EventSubject.objects.count() == 3
+
+
+def test_a_backlog_larger_than_a_batch_is_indexed_in_one_run(db, monkeypatch):
+    monkeypatch.setattr(subject_index, "BATCH", 3)
+    for _ in range(7):
+        _list_event([uuid.uuid4(), uuid.uuid4()])
+        services.record(actor=None, actor_label="system:test", action="x", outcome="allowed")
+    assert subject_index.catch_up() == 14
+    assert EventSubject.objects.count() == 14
+
+
+def test_a_client_history_includes_pages_shown_a_moment_ago(login, owner, auditor,
+                                                            client_record):
+    """No beat run between the page view and the auditor's question: the query catches up."""
+    login(owner).get(reverse("records:client_list"))
+    listed = AccessEvent.objects.filter(action="client.list").latest("seq")
+    found = selectors.filtered({"client_code": client_record.code})
+    assert listed in found
+
+
+def test_the_index_is_filled_every_minute_from_beat(db):
+    entry = settings.CELERY_BEAT_SCHEDULE["audit-index-subjects"]
+    assert entry["task"] == tasks.index_subjects.name and entry["schedule"] == 60
+    shown = uuid.uuid4()
+    _list_event([shown])
+    assert tasks.index_subjects() == 1
+    assert EventSubject.objects.filter(client_id=shown).exists()
