@@ -4,11 +4,10 @@ Every condition here is written so that an index of `AccessEvent` answers it on 
 millions of events (see the indexes in audit/models.py):
 
 - client codes are matched exactly: records makes them upper-case
-  (`records.services.next_client_codes`), so the user's input is normalised the same way
-  and `(client_code, seq)` serves it, where a case-insensitive match reads the whole log;
-- a client's list and search appearances are looked up first, as a list of event ids, so
-  that the three ways an event can name a client become one `BitmapOr` of index scans
-  instead of a subquery that the planner checks row by row while walking the log;
+  (`records.services.next_client_codes`), so the user's input is normalised the same way;
+- every way an event can name a client (opened it, listed or found it, by code) is looked
+  up first in the client index (EventSubject, filled after the fact), as a list of event
+  ids, so the log itself is read by primary key only;
 - a time range of at most `SEQ_BOUND_RANGE` is also bounded by the lowest and highest seq
   of the events in it, or PostgreSQL walks the log backwards from the newest event,
   assuming a week's events are spread over all of it;
@@ -76,29 +75,24 @@ def filtered(data: dict) -> QuerySet[AccessEvent]:
 
 def _naming_client(code: str) -> Q:
     """Events that name the client with this code: opened, listed or found, or named by
-    the code alone."""
-    ids = client_ids_for_code(code)
-    condition = Q(client_code=code)
-    if ids:
-        subject_index.catch_up()  # the index is filled after the fact: bring it up to date
-        listed = list(EventSubject.objects.filter(client_id__in=ids)
-                      .values_list("event_id", flat=True)[:LISTED_AS_LIST + 1])
-        if len(listed) > LISTED_AS_LIST:
-            listed = EventSubject.objects.filter(client_id__in=ids).values("event_id")
-        condition |= Q(client_id__in=ids)
-        if listed:
-            condition |= Q(pk__in=listed)
-    return condition
+    the code alone. All of them through the client index (EventSubject)."""
+    ids = client_ids_for_code(code)  # brings the index up to date
+    naming = EventSubject.objects.filter(Q(client_id__in=ids) | Q(code=code)) if ids \
+        else EventSubject.objects.filter(code=code)
+    events = list(naming.values_list("event_id", flat=True)[:LISTED_AS_LIST + 1])
+    if len(events) > LISTED_AS_LIST:
+        return Q(pk__in=naming.values("event_id"))
+    return Q(pk__in=events)
 
 
 def client_ids_for_code(code: str) -> list[uuid.UUID]:
     """The client behind a code: as the events name it, and as the records name it (through
     AUDIT_CLIENT_LOOKUP, since audit has no client table of its own)."""
     code = normal_code(code)
-    # The code's newest events, not DISTINCT ... LIMIT 5, which PostgreSQL answers by
-    # walking a whole index. A code names one client; five is a safety margin.
-    recent = (AccessEvent.objects.filter(client_code=code, client_id__isnull=False)
-              .order_by("-seq").values_list("client_id", flat=True)[:1000])
+    subject_index.catch_up()  # the index is filled after the fact: bring it up to date
+    # The code's newest events; a code names one client, five is a safety margin.
+    recent = (EventSubject.objects.filter(code=code).order_by("-event_id")
+              .values_list("client_id", flat=True)[:1000])
     ids = set(list(dict.fromkeys(recent))[:5])
     lookup = getattr(settings, "AUDIT_CLIENT_LOOKUP", "")
     if lookup:

@@ -1,9 +1,9 @@
-"""Filling the client index of list and search events (EventSubject) after the fact.
+"""Filling the client index of the audit log (EventSubject) after the fact.
 
-An event's subjects are part of the event, hashed into the chain and committed before the
-access happens. The index beside them only serves the auditor's queries ("every event that
-showed this client"), so it is written here, in batches, rather than row by row while a
-member of staff waits for a page.
+The client an event opened and the clients a list showed are part of the event, hashed
+into the chain and committed before the access happens. The index beside them only serves
+the auditor's queries ("every event that named this client"), so it is written here, in
+batches, rather than while a member of staff waits for a page.
 """
 
 from __future__ import annotations
@@ -26,15 +26,21 @@ def catch_up() -> int:
         start = state.seq
         while True:
             rows = list(AccessEvent.objects.filter(seq__gt=state.seq).order_by("seq")
-                        .values_list("id", "seq", "subjects")[:BATCH])
+                        .values_list("id", "seq", "client_id", "client_code", "subjects")[:BATCH])
             if not rows:
                 break
-            EventSubject.objects.bulk_create(
-                [EventSubject(event_id=pk, client_id=client)
-                 for pk, _seq, subjects in rows for client in subjects or ()],
-                batch_size=1_000)
-            written += sum(len(subjects or ()) for _pk, _seq, subjects in rows)
+            entries = [entry for row in rows for entry in _entries(*row)]
+            EventSubject.objects.bulk_create(entries, batch_size=1_000)
+            written += len(entries)
             state.seq = rows[-1][1]
         if state.seq != start:
             state.save(update_fields=["seq"])
     return written
+
+
+def _entries(pk, _seq, client_id, code, subjects) -> list[EventSubject]:
+    """The index rows of one event: the client it opened, then those it showed."""
+    entries = [EventSubject(event_id=pk, client_id=client_id, code=code)] if client_id else []
+    entries += [EventSubject(event_id=pk, client_id=subject) for subject in subjects or ()
+                if str(subject) != str(client_id)]
+    return entries

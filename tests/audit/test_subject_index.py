@@ -61,3 +61,26 @@ def test_the_index_is_filled_every_minute_from_beat(db):
     _list_event([shown])
     assert tasks.index_subjects() == 1
     assert EventSubject.objects.filter(client_id=shown).exists()
+
+
+def test_an_opening_is_indexed_with_its_client_and_code(db):
+    client = uuid.uuid4()
+    event = services.record(actor=None, actor_label="system:test", action="client.open",
+                            outcome="allowed", client_id=client, client_code="BJ-000042")
+    assert subject_index.catch_up() == 1
+    row = EventSubject.objects.get(event_id=event.pk)
+    assert (row.client_id, row.code) == (client, "BJ-000042")
+
+
+def test_a_code_the_records_no_longer_know_still_finds_its_events(db, settings):
+    """A shredded client is gone from records; the log still answers for its code."""
+    settings.AUDIT_CLIENT_LOOKUP = ""
+    client = uuid.uuid4()
+    opened = services.record(actor=None, actor_label="system:test", action="client.open",
+                             outcome="allowed", client_id=client, client_code="SH-000007")
+    listed = _list_event([client, uuid.uuid4()])
+    services.record(actor=None, actor_label="system:test", action="client.open",
+                    outcome="allowed", client_id=uuid.uuid4(), client_code="SH-000008")
+    assert selectors.client_ids_for_code("sh-000007") == [client]
+    found = list(selectors.filtered({"client_code": "sh-000007"}))
+    assert found == [listed, opened]
