@@ -229,7 +229,7 @@ def report(timings: dict, requests: int) -> None:
                               f"{c_ours / c_base:.2f}×", "(information)", None))
         RESULTS.append(Result(f"{page}, SQL queries per request", str(queries["stylist"]),
                               str(queries["owner, stubbed"]),
-                              f"+{queries['stylist'] - queries['owner, stubbed']}",
+                              f"{queries['stylist'] - queries['owner, stubbed']:+d}",
                               "(information)", None))
         RESULTS.append(Result(f"{page}: owner without stubs, median",
                               ms(median(owner)), ms(median(base)),
