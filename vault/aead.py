@@ -84,19 +84,8 @@ def seal(cipher: AESGCM, kid: KeyId, plaintext: bytes, ctx: bytes) -> bytes:
 
 def seal_under(cipher: AESGCM, head: bytes, plaintext: bytes, ctx: bytes) -> bytes:
     """Seal with a header built once per key (``header``): the path every field write takes."""
-    iv = ((_nonce_start + next(_nonce_count)) & _NONCE_MASK).to_bytes(NONCE_BYTES, "big")
+    iv = nonce()
     return head + iv + cipher.encrypt(iv, plaintext, head + ctx)
-
-
-def check_header(blob: bytes, subject: uuid.UUID) -> int:
-    """The key generation named by a blob sealed for `subject`; raises if it is not one.
-
-    Compares bytes only: this runs for every value a page shows."""
-    if len(blob) < OVERHEAD or blob[:3] != _PREFIX:
-        raise IntegrityError("ciphertext has an unknown header or is too short")
-    if blob[3:19] != subject.bytes:
-        raise IntegrityError("ciphertext belongs to another subject")
-    return int.from_bytes(blob[19:21], "big")
 
 
 def open_(cipher: AESGCM, blob: bytes, ctx: bytes) -> bytes:

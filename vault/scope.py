@@ -124,20 +124,6 @@ class UnsealingScope:
             found = self._sealing[subject]
         return found
 
-    def open_bound(self, blob: bytes, ctx: bytes, subject: uuid.UUID, subject_bytes: bytes) -> bytes:
-        """Decrypt a value sealed for `subject` and bound to `ctx`; raise if it is not one.
-
-        The header is compared as bytes and names its key directly: this runs for every
-        value a page shows."""
-        if len(blob) < aead.OVERHEAD or blob[:3] != aead._PREFIX:
-            raise IntegrityError("ciphertext has an unknown header or is too short")
-        if blob[3:19] != subject_bytes:
-            raise IntegrityError("ciphertext belongs to another subject")
-        cipher = self._by_header.get(blob[3:aead.HEADER_BYTES])
-        if cipher is None:
-            cipher = self.cipher(subject, int.from_bytes(blob[19:aead.HEADER_BYTES], "big"))
-        return aead.open_(cipher, blob, ctx)
-
     def close(self) -> None:
         self._keys.clear()
         self._current.clear()
