@@ -35,12 +35,12 @@ def granted(user, clients: QuerySet) -> QuerySet:
 
 
 def grant_facts(user, client_ids: Sequence[uuid.UUID], *, now: dt.datetime,
-                with_policies: bool) -> list[tuple[str, str, str]]:
+                policies_of_role: str | None) -> list[tuple[str, str, str]]:
     """Everything that can change `user`'s decisions on these clients, in one round trip:
     ("grant", client id, "") for each live row of the Grant ledger, ("perm", client id, "")
     for each guardian object permission, ("glass", client id, "") for each active
-    break-glass and, with `with_policies`, ("policy", location id, ceiling) for each
-    location policy of the user's role. Ids come back as text in the database's own
+    break-glass and, given `policies_of_role`, ("policy", location id, ceiling) for each
+    location policy of that role. Ids come back as text in the database's own
     spelling; callers parse them with uuid.UUID.
 
     Plain SQL: this runs for every page a member of staff opens, and composing the same
@@ -71,11 +71,10 @@ def grant_facts(user, client_ids: Sequence[uuid.UUID], *, now: dt.datetime,
     ]
     params = [user.pk, *ids, when, user.pk, codename, app_label, *map(str, client_ids),
               user.pk, *ids, when]
-    if with_policies:
-        role = getattr(getattr(user, "staff", None), "role", "")
+    if policies_of_role is not None:
         sql.append(f"SELECT 'policy', CAST(location_id AS TEXT), CAST(ceiling AS TEXT) "  # noqa: S608
                    f"FROM {LocationPolicy._meta.db_table} WHERE role = %s")
-        params.append(role)
+        params.append(policies_of_role)
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(sql), params)
         return [tuple(row) for row in cursor.fetchall()]

@@ -147,8 +147,9 @@ class Decider:
         ids = [c.pk for c in clients if c.pk is not None and c.pk not in self._loaded]
         if not ids:
             return
-        facts = permissions.grant_facts(self.user, ids, now=self.now,
-                                        with_policies=self._policies is None)
+        facts = permissions.grant_facts(
+            self.user, ids, now=self.now,
+            policies_of_role=self.role if self._policies is None else None)
         if self._policies is None:
             self._policies = {}
         for kind, ref, extra in facts:
