@@ -48,6 +48,23 @@ def test_each_request_counts_as_activity(login, stylist):
     assert time.time() - http.session["sv_seen_at"] < 60
 
 
+def test_activity_is_noted_without_saving_the_session_on_every_request(login, stylist):
+    """Noted to the half minute: a click a few seconds after the last writes nothing."""
+    from django.contrib.sessions.models import Session
+
+    http = login(stylist)
+    http.get(reverse("records:client_list"))
+    _age(http, "sv_seen_at", 10)
+    noted = http.session["sv_seen_at"]
+    saved = Session.objects.get(pk=http.session.session_key).expire_date
+    http.get(reverse("records:client_list"))
+    assert http.session["sv_seen_at"] == noted
+    assert Session.objects.get(pk=http.session.session_key).expire_date == saved
+    _age(http, "sv_seen_at", 45)
+    http.get(reverse("records:client_list"))
+    assert time.time() - http.session["sv_seen_at"] < 5
+
+
 def test_the_idle_timeout_follows_the_setting(login, stylist, settings):
     settings.SESSION_IDLE_SECONDS = 60
     http = login(stylist)
