@@ -38,6 +38,20 @@ def catch_up() -> int:
     return written
 
 
+def rebuild() -> int:
+    """Make the index anew from the events (after a restore, or if rows of it were lost):
+    the events are the evidence, the index only ever a copy of what they say."""
+    with transaction.atomic():
+        state = SubjectIndexState.objects.select_for_update().filter(pk=1).first()
+        EventSubject.objects.all().delete()
+        if state is None:
+            SubjectIndexState.objects.create(pk=1, seq=0)
+        else:
+            state.seq = 0
+            state.save(update_fields=["seq"])
+        return catch_up()
+
+
 def _entries(pk, _seq, client_id, code, subjects) -> list[EventSubject]:
     """The index rows of one event: the client it opened, then those it showed."""
     entries = [EventSubject(event_id=pk, client_id=client_id, code=code)] if client_id else []

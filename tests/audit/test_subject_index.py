@@ -84,3 +84,18 @@ def test_a_code_the_records_no_longer_know_still_finds_its_events(db, settings):
     assert selectors.client_ids_for_code("sh-000007") == [client]
     found = list(selectors.filtered({"client_code": "sh-000007"}))
     assert found == [listed, opened]
+
+
+def test_an_index_with_rows_lost_is_rebuilt_from_the_events(db):
+    from django.core.management import call_command
+
+    shown = uuid.uuid4()
+    listed = _list_event([shown, uuid.uuid4()])
+    subject_index.catch_up()
+    EventSubject.objects.filter(client_id=shown).delete()  # lost, e.g. a partial restore
+    subject_index.catch_up()
+    assert not EventSubject.objects.filter(client_id=shown).exists()  # catching up cannot see it
+    call_command("audit_reindex")
+    assert EventSubject.objects.filter(client_id=shown, event_id=listed.pk).exists()
+    assert EventSubject.objects.count() == 2
+    assert AccessEvent.objects.filter(action="audit.reindex").latest("seq").detail == {"rows": 2}
