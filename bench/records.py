@@ -175,8 +175,8 @@ def ensure_plain_copy(fresh: bool = False) -> None:
 
     Rows go into the twins in the order they went into the encrypted tables (creation
     time, then code; a client's treatments together), so both sides have the same physical
-    layout: with SQLite an OFFSET page over ORDER BY code costs twice as much on a table
-    whose rows lie in another order, which would favour the encrypted side.
+    layout: with SQLite a page in code order costs up to twice as much on a table whose
+    rows lie in another order, which would favour the encrypted side.
     """
     from django.db import connection, transaction
 
