@@ -59,6 +59,7 @@ from bench.common import (  # noqa: E402
     EXTRA_STAFF,
     Result,
     code_version,
+    ensure_seeded,
     ensure_staff,
     median,
     ms,
@@ -68,8 +69,7 @@ from bench.common import (  # noqa: E402
     pg_exists,
     pg_url,
     prepare_databases,
-    print_markdown,
-    print_table,
+    report,
     say,
     setup_django,
     verify_second_factor,
@@ -84,25 +84,6 @@ EXTRA_SHARE = 0.02  # share of their branch's clients granted to each new stylis
 
 
 # -- setup -----------------------------------------------------------------------------
-def ensure_seeded(clients: int, fresh_keyring: bool) -> int:
-    from records import demo
-    from records.models import Client
-
-    have = Client.objects.count()
-    if have and fresh_keyring:
-        sys.exit("The database already holds clients sealed under another keyring: pass "
-                 "--keep DIR (the directory holding that keyring).")
-    if have >= clients:
-        say(f"reusing {have:,} seeded clients")
-        return have
-    say(f"seeding {clients - have:,} clients with records.demo.seed_demo (several minutes at "
-        f"100,000)...")
-    result = demo.seed_demo(clients=clients - have, stdout=sys.stdout)
-    say(f"seeded {result.clients:,} clients, {result.treatments:,} treatments in "
-        f"{result.seconds:.0f}s")
-    return Client.objects.count()
-
-
 def ensure_grants(users: dict) -> dict:
     """Grants for the staff beyond the demo's, cross-branch grants and break-glass for the
     measured stylist; returns counts for the report."""
@@ -215,7 +196,7 @@ def _call(clients_http: dict, variant: str, url: str, cpu: list[float] | None = 
         return _get(http, url, cpu)
 
 
-def report(timings: dict, requests: int) -> None:
+def add_results(timings: dict, requests: int) -> None:
     for page, (wall, cpu, queries) in timings.items():
         ours, base, owner = wall["stylist"], wall["owner, stubbed"], wall["owner"]
         n = len(ours)
@@ -421,7 +402,7 @@ def main(argv: list[str] | None = None) -> None:
         say(f"measuring: {args.requests} requests per page and variant, alternating...")
         load_before = os.getloadavg()
         timings = measure(http, pages, args.requests)
-        report(timings, args.requests)
+        add_results(timings, args.requests)
         missed = [r for r in RESULTS if r.passed is False]
         diagnose_sql(users)
         if args.profile == "always" or (args.profile == "auto" and missed):
@@ -443,17 +424,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average (1 min) when the timings began {load_before[0]:.1f}, at the end "
           f"{os.getloadavg()[0]:.1f}; p95 = nearest rank")
     print()
-    headers = ("measure", "stylist", "owner, stubbed", "ratio", "target", "result")
-    print_table(RESULTS, headers)
-    if args.markdown:
-        print()
-        print_markdown(RESULTS, headers)
-    failed = [r for r in RESULTS if r.passed is False]
-    print()
-    print(f"{len(RESULTS) - len(failed)} of {len(RESULTS)} rows meet or have no target; "
-          f"{len(failed)} missed." if failed else "All targets met.")
-    say("done")
-
+    report(RESULTS, markdown=args.markdown,
+           headers=("measure", "stylist", "owner, stubbed", "ratio", "target", "result"))
 
 if __name__ == "__main__":
     main()

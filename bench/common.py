@@ -46,7 +46,7 @@ def ms(seconds: float) -> str:
 
 
 def us(seconds: float) -> str:
-    return f"{seconds * 1e6:.1f} µs"
+    return f"{seconds * 1e6:.2f} µs"
 
 
 def median(values: list[float]) -> float:
@@ -58,12 +58,14 @@ def p95(values: list[float]) -> float:
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
 
 
+HEADERS = ("measure", "ours", "baseline", "ratio", "target", "result")
+
+
 def verdict(result: Result) -> str:
     return "—" if result.passed is None else ("PASS" if result.passed else "FAIL")
 
 
-def print_table(results: list[Result], headers=("measure", "ours", "baseline", "ratio",
-                                                 "target", "result")) -> None:
+def print_table(results: list[Result], headers=HEADERS) -> None:
     rows = [(r.measure, r.ours, r.baseline, r.ratio, r.target, verdict(r)) for r in results]
     widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
@@ -72,13 +74,25 @@ def print_table(results: list[Result], headers=("measure", "ours", "baseline", "
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
-def print_markdown(results: list[Result], headers=("measure", "ours", "baseline", "ratio",
-                                                    "target", "result")) -> None:
+def print_markdown(results: list[Result], headers=HEADERS) -> None:
     print("| " + " | ".join(headers) + " |")
     print("|" + "---|" * len(headers))
     for r in results:
         result = {"PASS": "pass", "FAIL": "**FAIL**"}.get(verdict(r), "—")
         print(f"| {r.measure} | {r.ours} | {r.baseline} | {r.ratio} | {r.target} | {result} |")
+
+
+def report(results: list[Result], *, markdown: bool, headers=HEADERS) -> None:
+    """The table, as Markdown too when asked, and whether every target was met."""
+    print_table(results, headers)
+    if markdown:
+        print()
+        print_markdown(results, headers)
+    failed = [r for r in results if r.passed is False]
+    print()
+    print(f"{len(results) - len(failed)} of {len(results)} rows meet or have no target; "
+          f"{len(failed)} missed." if failed else "All targets met.")
+    say("done")
 
 
 def code_version(paths=("access", "audit", "records", "vault")) -> str:
@@ -142,6 +156,26 @@ def prepare_databases() -> bool:
         call_command("migrate", database=alias, interactive=False, verbosity=0)
     say(f"{out.getvalue().strip()}; migrated `default` and `vault`")
     return fresh
+
+
+def ensure_seeded(clients: int, fresh_keyring: bool) -> int:
+    """Seed the salon up to `clients` with records.demo.seed_demo, or reuse what is there."""
+    from records import demo
+    from records.models import Client
+
+    have = Client.objects.count()
+    if have and fresh_keyring:
+        sys.exit("The database already holds clients sealed under another keyring: pass "
+                 "--keep DIR (the directory holding that keyring).")
+    if have >= clients:
+        say(f"reusing {have:,} seeded clients")
+        return have
+    say(f"seeding {clients - have:,} clients with records.demo.seed_demo (several minutes at "
+        f"100,000)...")
+    result = demo.seed_demo(clients=clients - have, stdout=sys.stdout)
+    say(f"seeded {result.clients:,} clients, {result.treatments:,} treatments, "
+        f"{result.photos} photos, {result.forms} forms in {result.seconds:.0f}s")
+    return Client.objects.count()
 
 
 # -- PostgreSQL scratch databases --------------------------------------------------------

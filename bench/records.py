@@ -37,7 +37,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -49,113 +48,28 @@ if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
 elif str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.common import (  # noqa: E402
+    Result,
+    ensure_seeded,
+    median,
+    ms,
+    p95,
+    prepare_databases,
+    report,
+    say,
+    setup_django,
+    us,
+    verify_second_factor,
+)
+
 QUICK_CLIENTS = 5_000
 BATCH = 2_000
-
-
-# -- output ----------------------------------------------------------------------------
-BEGAN = time.monotonic()
-
-
-def say(message: str = "") -> None:
-    print(f"[{time.monotonic() - BEGAN:6.0f}s] {message}" if message else "", flush=True)
-
-
-@dataclass
-class Result:
-    measure: str
-    ours: str
-    baseline: str
-    ratio: str
-    target: str
-    passed: bool | None  # None: information only, no target
 
 
 RESULTS: list[Result] = []
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def us(seconds: float) -> str:
-    return f"{seconds * 1e6:.2f} µs"
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]  # nearest rank
-
-
-def print_table(results: list[Result]) -> None:
-    headers = ("measure", "encrypted / ours", "baseline", "ratio", "target", "result")
-    rows = [(r.measure, r.ours, r.baseline, r.ratio, r.target,
-             "—" if r.passed is None else ("PASS" if r.passed else "FAIL")) for r in results]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    print(line)
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-
-
-def print_markdown(results: list[Result]) -> None:
-    print("| measure | encrypted / ours | baseline | ratio | target | result |")
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        result = "—" if r.passed is None else ("pass" if r.passed else "**FAIL**")
-        print(f"| {r.measure} | {r.ours} | {r.baseline} | {r.ratio} | {r.target} | {result} |")
-
-
 # -- setup -----------------------------------------------------------------------------
-def setup_django(var_dir: Path) -> None:
-    os.environ["SALON_VAULT_VAR"] = str(var_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    import django
-
-    django.setup()
-
-
-def prepare_databases() -> bool:
-    """Keyring and both databases; True when the keyring was created just now."""
-    from django.conf import settings
-    from django.core.management import call_command
-
-    source = str(settings.SALON_VAULT_KEYRING)
-    fresh = not source.startswith("env:") and not Path(source.removeprefix("file:")).exists()
-    out = io.StringIO()
-    call_command("vault_init", stdout=out)
-    say(out.getvalue().strip())
-    for alias in ("default", "vault"):
-        call_command("migrate", database=alias, interactive=False, verbosity=0)
-    say("migrated `default` and `vault`")
-    return fresh
-
-
-def ensure_seeded(clients: int, fresh_keyring: bool) -> int:
-    from records import demo
-    from records.models import Client
-
-    have = Client.objects.count()
-    if have and fresh_keyring:
-        sys.exit("The database already holds clients sealed under another keyring: pass "
-                 "--keep DIR (the directory holding that keyring) or SALON_VAULT_KEYRING.")
-    if have >= clients:
-        say(f"reusing {have} seeded clients" + (f" (more than the {clients} asked for)"
-                                                  if have > clients else ""))
-        return have
-    say(f"seeding {clients - have} clients with records.demo.seed_demo (a few minutes at "
-        f"100,000)...")
-    result = demo.seed_demo(clients=clients - have, stdout=sys.stdout)
-    say(f"seeded {result.clients} clients, {result.treatments} treatments, {result.photos} "
-        f"photos, {result.forms} forms in {result.seconds:.0f}s")
-    return Client.objects.count()
-
-
 def _fresh_twin_tables() -> None:
     from django.db import connection
 
@@ -265,24 +179,6 @@ def refresh_statistics() -> None:
         for model in TWINS:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     say("planner statistics refreshed (encrypted tables and plaintext twins)")
-
-
-def verify_second_factor(http, user) -> None:
-    """Mark the session as having passed two-factor, as after entering a code.
-
-    The owner's role needs two-factor before any page opens; the bench user gets a
-    confirmed device of its own and the session names it, as django_otp.login does.
-    """
-    try:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_static.models import StaticDevice
-    except ImportError:  # no two-factor in this version of the project
-        return
-    device, _created = StaticDevice.objects.get_or_create(
-        user=user, name="bench", defaults={"confirmed": True})
-    session = http.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
 
 
 # -- 1. pages --------------------------------------------------------------------------
@@ -776,7 +672,8 @@ def main(argv: list[str] | None = None) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
     else:
         var_dir = Path(tempfile.mkdtemp(prefix="salon-vault-bench-"))
-    setup_django(var_dir)
+    setup_django(var_dir, database=os.environ.get("DATABASE_URL"),
+                 vault_database=os.environ.get("VAULT_DATABASE_URL"))
 
     import cryptography
     import django
@@ -819,16 +716,8 @@ def main(argv: list[str] | None = None) -> None:
     print("pages: median/p95 of the same requests to both variants, alternating; ratio = "
           "encrypted / plaintext. search and fields: ratio = baseline / ours.")
     print()
-    print_table(RESULTS)
-    if args.markdown:
-        print()
-        print_markdown(RESULTS)
-    failed = [r for r in RESULTS if r.passed is False]
-    print()
-    print(f"{len(RESULTS) - len(failed)} of {len(RESULTS)} rows meet or have no target; "
-          f"{len(failed)} missed." if failed else "All targets met.")
-    say("done")
-
+    report(RESULTS, markdown=args.markdown,
+           headers=("measure", "encrypted / ours", "baseline", "ratio", "target", "result"))
 
 if __name__ == "__main__":
     main()
