@@ -49,11 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # `python bench/access.py` puts bench/ first on sys.path, where this very file would
-# shadow the `access` app. Put the project root there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-elif str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# shadow the `access` app: the project root goes there instead.
+sys.path[:1] = [str(ROOT)]
 
 from bench.common import (  # noqa: E402
     EXTRA_STAFF,

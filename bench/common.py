@@ -120,14 +120,6 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 # -- setup -----------------------------------------------------------------------------
-def project_on_path() -> None:
-    """Put the project root first on sys.path, in place of bench/ (see the module doc)."""
-    if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-        sys.path[0] = str(ROOT)
-    elif str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-
-
 def setup_django(var_dir: Path, *, database: str | None = None,
                  vault_database: str | None = None) -> None:
     """Point the embedded defaults at `var_dir` (SQLite there unless URLs are given)."""

@@ -42,11 +42,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 # `python bench/records.py` puts bench/ first on sys.path, where this very file would
-# shadow the `records` app. Put the project root there instead.
-if sys.path and Path(sys.path[0] or ".").resolve() == ROOT / "bench":
-    sys.path[0] = str(ROOT)
-elif str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# shadow the `records` app: the project root goes there instead.
+sys.path[:1] = [str(ROOT)]
 
 from bench.common import (  # noqa: E402
     Result,
