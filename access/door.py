@@ -27,11 +27,16 @@ class AccessDenied(Http404):
 @dataclass(frozen=True)
 class Opening:
     ceilings: dict[uuid.UUID, int]
-    event_id: int
+    event: audit.PendingEvent | audit.AccessEvent
     break_glass: object = None  # the active break-glass this opening used, if any
 
     def ceiling(self, client) -> int:
         return self.ceilings.get(client.pk, DataClass.NONE)
+
+    @property
+    def event_id(self) -> int:
+        event = self.event
+        return (event.wait() if isinstance(event, audit.PendingEvent) else event).pk
 
 
 def _location_code(client) -> str:
@@ -54,21 +59,28 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
     # Break-glass counts only when it lifts this opening above what the user holds anyway.
     used_glass = allowed and granted > decider.ceiling_without_glass(client)
     glass = decider.break_glass(client) if used_glass else None
-    event = audit.record(
-        actor=user, actor_label=_label(user), role=decider.role, action=action,
-        outcome="allowed" if allowed else "denied", client_id=client.pk,
-        client_code=client.code or "", location_code=_location_code(client),
-        data_class=granted if allowed else (want or 0), purpose=purpose,
-        break_glass=used_glass,
-        detail=({"granted": decider.has_grant(client)}
+    facts = {
+        "actor": user, "actor_label": _label(user), "role": decider.role, "action": action,
+        "outcome": "allowed" if allowed else "denied", "client_id": client.pk,
+        "client_code": client.code or "", "location_code": _location_code(client),
+        "data_class": granted if allowed else (want or 0), "purpose": purpose,
+        "break_glass": used_glass,
+        "detail": ({"granted": decider.has_grant(client)}
                 if decider.role in policy.NEEDS_GRANT_FOR_FULL else {})
         | ({"break_glass_id": str(glass.pk)} if used_glass else {}),
-    )
+    }
     if not allowed:
+        audit.record(**facts)
         raise AccessDenied()
-    with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user), purpose=purpose,
-                           may_create_keys=create):
-        yield Opening({client.pk: granted}, event.pk, glass if used_glass else None)
+    # The event is written while the caller reads ciphertext; the scope unwraps no key
+    # before it is committed, and the opening does not end before that is known.
+    pending = audit.record_behind(**facts)
+    try:
+        with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user),
+                               purpose=purpose, may_create_keys=create, confirm=pending.wait):
+            yield Opening({client.pk: granted}, pending, glass if used_glass else None)
+    finally:
+        pending.wait()
 
 
 @contextmanager
@@ -86,7 +98,7 @@ def open_clients(*, user, clients: Sequence, purpose: str, action: str = "client
     )
     with vault_scope._open(ceilings=ceilings, actor=_label(user), purpose=purpose) as scope:
         scope.prefetch(pk for pk, level in ceilings.items() if level >= DataClass.L2)
-        yield Opening(ceilings, event.pk)
+        yield Opening(ceilings, event)
 
 
 def ceiling_for_new_client(user, location) -> int:
@@ -118,7 +130,7 @@ def open_new_clients(*, user, location, subjects: Sequence[uuid.UUID], purpose: 
     ceilings = dict.fromkeys(subjects, want)
     with vault_scope._open(ceilings=ceilings, actor=_label(user), purpose=purpose,
                            may_create_keys=True):
-        yield Opening(ceilings, event.pk)
+        yield Opening(ceilings, event)
 
 
 @contextmanager
@@ -139,7 +151,7 @@ def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] |
     default = ceiling if subjects is None else DataClass.NONE
     with vault_scope._open(ceilings=ceilings, default_ceiling=default, actor=label,
                            purpose=purpose, may_create_keys=create):
-        yield Opening(ceilings, event.pk)
+        yield Opening(ceilings, event)
 
 
 def record_denied(*, user, action: str, purpose: str = "", client_id=None) -> None:

@@ -6,12 +6,13 @@ import logging
 import uuid
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.validators import validate_ipv46_address
 from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from . import chain, context
+from . import chain, context, writer
 from .models import AccessEvent, ChainHead
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,78 @@ def record(*, actor, actor_label: str, action: str, outcome: str, role: str = ""
     When this returns, the event is committed (or part of the caller's transaction, when
     there is one): only then may the access it describes happen.
     """
+    event = _event(actor=actor, actor_label=actor_label, action=action, outcome=outcome,
+                   role=role, client_id=client_id, client_code=client_code,
+                   location_code=location_code, subjects=subjects, data_class=data_class,
+                   purpose=purpose, break_glass=break_glass, detail=detail)
+    _write(event)
+    return event
+
+
+def record_behind(**facts) -> PendingEvent:
+    """Start appending one event (the arguments are record()'s) and return at once.
+
+    The access the event describes may happen only after `wait()` has returned. On
+    PostgreSQL, outside a transaction and with AUDIT_WRITE_BEHIND, the event is written on a
+    side connection while the caller goes on (audit/writer.py); otherwise it is written
+    here, as record() does, and `wait()` returns it.
+    """
+    event = _event(**facts)
+    alias = router.db_for_write(AccessEvent)
+    connection = connections[alias]
+    if (connection.vendor != "postgresql" or connection.in_atomic_block
+            or not getattr(settings, "AUDIT_WRITE_BEHIND", False)):
+        _write(event)
+        return PendingEvent(event, None)
+    try:
+        pending = writer.send(connection, _APPEND_SQL, _pg_params(event))
+    except (writer.SideError, DatabaseError) as exc:
+        log.error("audit event %s could not be sent: %s", event.action, type(exc).__name__)
+        raise AuditUnavailable(event.action) from exc
+    return PendingEvent(event, pending, alias)
+
+
+class PendingEvent:
+    """An event on its way to the chain: `wait()` returns it once it is committed, or raises
+    AuditUnavailable (again on every call) if it was not written."""
+
+    __slots__ = ("event", "_pending", "_alias", "_error")
+
+    def __init__(self, event: AccessEvent, pending: writer.Pending | None,
+                 alias: str = "") -> None:
+        self.event, self._pending, self._alias = event, pending, alias
+        self._error: AuditUnavailable | None = None
+
+    def wait(self) -> AccessEvent:
+        if self._error is not None:
+            raise self._error
+        if self._pending is None:
+            return self.event
+        pending, event = self._pending, self.event
+        try:
+            row = pending.result()
+        except writer.SideError as exc:
+            writer.settle(pending)
+            log.error("audit event %s could not be written: %s", event.action,
+                      type(exc).__name__)
+            self._error = AuditUnavailable(event.action)
+            raise self._error from exc
+        self._pending = None
+        if row is None:  # no chain head yet (the database's first event): write it here
+            _write(event)
+            return event
+        event.id, event.seq = int(row[0]), int(row[1])
+        event.prev_hash, event.hash = row[2].decode(), row[3].decode()
+        event._state.adding, event._state.db = False, self._alias
+        return event
+
+
+def _event(*, actor, actor_label: str, action: str, outcome: str, role: str = "",
+           client_id: uuid.UUID | None = None, client_code: str = "", location_code: str = "",
+           subjects: Iterable[uuid.UUID] = (), data_class: int = 0, purpose: str = "",
+           break_glass: bool = False, detail: dict | None = None) -> AccessEvent:
     facts = context.current()
-    event = AccessEvent(
+    return AccessEvent(
         at=timezone.now(), actor=actor if getattr(actor, "pk", None) else None,
         actor_label=actor_label[:150], role=role, action=action, outcome=outcome,
         client_id=client_id, client_code=client_code, location_code=location_code,
@@ -49,12 +120,14 @@ def record(*, actor, actor_label: str, action: str, outcome: str, role: str = ""
         break_glass=break_glass, detail=detail or {}, ip=_ip(facts.ip),
         user_agent=facts.user_agent[:300], request_id=facts.request_id,
     )
+
+
+def _write(event: AccessEvent) -> None:
     try:
         _append(event)
     except DatabaseError as exc:
-        log.error("audit event %s could not be written: %s", action, type(exc).__name__)
-        raise AuditUnavailable(action) from exc
-    return event
+        log.error("audit event %s could not be written: %s", event.action, type(exc).__name__)
+        raise AuditUnavailable(event.action) from exc
 
 
 def _append(event: AccessEvent) -> None:
@@ -108,17 +181,20 @@ _HEAD_SQL = ("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, %s) "
              "ON CONFLICT (id) DO NOTHING")
 
 
-def _append_postgresql(event: AccessEvent, connection) -> None:
+def _pg_params(event: AccessEvent) -> tuple:
     import json
 
-    middle = chain.canonical_middle(_row(event))
-    params = (
+    return (
         event.at, event.actor_id, event.actor_label, event.role, event.action,
         event.client_id, event.client_code, event.location_code,
         json.dumps(event.subjects), event.data_class, event.purpose, event.break_glass,
         event.outcome, json.dumps(event.detail, default=str), event.ip, event.user_agent,
-        event.request_id, middle,
+        event.request_id, chain.canonical_middle(_row(event)),
     )
+
+
+def _append_postgresql(event: AccessEvent, connection) -> None:
+    params = _pg_params(event)
     with connection.cursor() as cursor:
         cursor.execute(_APPEND_SQL, params)
         row = cursor.fetchone()

@@ -297,6 +297,9 @@ DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""
 
 # Audit: how long events are kept (pruning leaves a signed checkpoint), and auditlog.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 3 * 365)
+# On PostgreSQL, write an opening's event on a second connection while the page reads its
+# ciphertext; nothing is decrypted before the event is committed (audit/writer.py).
+AUDIT_WRITE_BEHIND = envbool("AUDIT_WRITE_BEHIND", True)
 AUDITLOG_INCLUDE_ALL_MODELS = False
 # Audit knows nothing of roles: who may read it is decided by these callables.
 AUDIT_VIEWER_CHECK = "access.policy.may_view_audit"

@@ -37,6 +37,16 @@ def _test_keyring():
     keyring.reset()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_side_connections_closed(django_db_setup):
+    # Openings on PostgreSQL write their events on side connections (audit/writer.py):
+    # closed before the test databases are dropped.
+    yield
+    from audit import writer
+
+    writer.close_all()
+
+
 @pytest.fixture
 def location(db):
     from access.models import Location

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -53,8 +53,12 @@ class Sealed:
 
 class UnsealingScope:
     def __init__(self, *, ceilings: Mapping[uuid.UUID, int], default_ceiling: int,
-                 actor: str, purpose: str, may_create_keys: bool) -> None:
+                 actor: str, purpose: str, may_create_keys: bool,
+                 confirm: Callable[[], object] | None = None) -> None:
         self._ceilings = dict(ceilings)
+        # The door's check that the opening's event is committed (write-behind): no data
+        # key enters the scope before it has returned; if it raises, none ever does.
+        self._confirm = confirm
         self._default = int(default_ceiling)
         self.actor = actor
         self.purpose = purpose
@@ -75,8 +79,14 @@ class UnsealingScope:
     def allows(self, subject: uuid.UUID, data_class: int) -> bool:
         return data_class <= self.ceiling(subject)
 
+    def _confirmed(self) -> None:
+        if self._confirm is not None:
+            self._confirm()
+            self._confirm = None
+
     def prefetch(self, subjects: Iterable[uuid.UUID]) -> None:
         """Unwrap the keys of many subjects in one query (list pages, jobs)."""
+        self._confirmed()
         missing = {s for s in subjects if s not in self._current}
         if not missing:
             return
@@ -87,6 +97,7 @@ class UnsealingScope:
         """Create data keys for new subjects in one write (bulk imports, demo data)."""
         if not self._may_create:
             raise SealedError("this scope may not create data keys")
+        self._confirmed()
         for subject, (gen, cipher) in keystore.create(subjects).items():
             self._add_key(subject, gen, cipher)
 
@@ -142,10 +153,13 @@ def current() -> UnsealingScope | None:
 @contextmanager
 def _open(*, ceilings: Mapping[uuid.UUID, int] | None = None,
           default_ceiling: int = DataClass.NONE, actor: str, purpose: str,
-          may_create_keys: bool = False) -> Iterator[UnsealingScope]:
-    """Open a scope. Only ``access.door`` calls this, after audit has recorded the access."""
+          may_create_keys: bool = False,
+          confirm: Callable[[], object] | None = None) -> Iterator[UnsealingScope]:
+    """Open a scope. Only ``access.door`` calls this, after audit has recorded the access,
+    or with `confirm`, which returns once it has (and raises if it could not be)."""
     scope = UnsealingScope(ceilings=ceilings or {}, default_ceiling=default_ceiling,
-                           actor=actor, purpose=purpose, may_create_keys=may_create_keys)
+                           actor=actor, purpose=purpose, may_create_keys=may_create_keys,
+                           confirm=confirm)
     token = _scope.set(scope)
     try:
         yield scope
