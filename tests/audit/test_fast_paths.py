@@ -178,6 +178,59 @@ def test_an_event_written_inside_a_transaction_links_and_rolls_back_with_it(db):
     assert integrity.verify_chain().ok
 
 
+def _rich_event() -> AccessEvent:
+    event = services._event(
+        actor=None, actor_label="系统\t", action="test.rich", outcome="denied", role="stylist",
+        client_id=uuid.uuid4(), client_code="BJ-000001", location_code="bj",
+        subjects=[uuid.uuid4(), uuid.uuid4()], data_class=4, purpose="😀", break_glass=True,
+        detail={"z": "李娜", "a": [1, 2.5, None]})
+    event.ip, event.user_agent, event.request_id = "2001:db8::1", "Mozilla/5.0", "f" * 32
+    event.seq, event.prev_hash, event.hash = 7, "a" * 64, "b" * 64
+    return event
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite append")
+def test_the_direct_sqlite_append_stores_what_django_would(db):
+    event = _rich_event()
+    adapters = services._sqlite_adapters(connection)
+    assert services._sqlite_values(event, adapters) == [
+        f.get_db_prep_save(getattr(event, f.attname), connection)
+        for f in services._EVENT_COLUMNS]
+    event.actor_id = None
+    event.ip = None
+    assert services._sqlite_values(event, adapters) == [
+        f.get_db_prep_save(getattr(event, f.attname), connection)
+        for f in services._EVENT_COLUMNS]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite append")
+@pytest.mark.django_db(transaction=True, databases=["default", "vault"])
+def test_outside_a_transaction_sqlite_appends_directly_and_fails_cleanly():
+    assert not connection.in_atomic_block
+    first = services.record(actor=None, actor_label="system:test", action="test.first",
+                            outcome="allowed", client_id=uuid.uuid4(), subjects=[uuid.uuid4()],
+                            detail={"k": "v"})
+    assert (first.seq, first.prev_hash) == (1, chain.GENESIS)
+    second = services.record(actor=None, actor_label="system:test", action="test.second",
+                             outcome="allowed")
+    assert (second.seq, second.prev_hash) == (2, first.hash)
+    stored = AccessEvent.objects.get(pk=first.pk)
+    assert chain.digest({name: getattr(stored, name) for name in chain.FIELDS}) == first.hash
+
+    from django.contrib.auth.models import User
+
+    ghost = User(pk=987654, username="ghost")  # not in the table: the key check fails
+    with pytest.raises(services.AuditUnavailable):
+        services.record(actor=ghost, actor_label="ghost", action="test.ghost",
+                        outcome="allowed")
+    assert not connection.connection.in_transaction
+    assert ChainHead.objects.get().seq == 2
+    third = services.record(actor=None, actor_label="system:test", action="test.third",
+                            outcome="allowed")
+    assert (third.seq, third.prev_hash) == (3, second.hash)
+    assert integrity.verify_chain().ok
+
+
 # -- incremental verification ------------------------------------------------------------
 
 
