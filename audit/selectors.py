@@ -11,7 +11,12 @@ millions of events (see the indexes in audit/models.py):
 - a time range of at most `SEQ_BOUND_RANGE` is also bounded by the lowest and highest seq
   of the events in it, or PostgreSQL walks the log backwards from the newest event,
   assuming a week's events are spread over all of it;
-- per-day counts bound `at` by a local midnight (an index range), not `at__date`.
+- per-day counts bound `at` by a local midnight (an index range), not `at__date`;
+- an action prefix is turned into the actions the log holds that start with it (a skip
+  scan of the `(action, seq)` index, a probe per action), then matched exactly: one action
+  is then read newest first from that index, where `LIKE 'prefix%'` made PostgreSQL walk
+  the whole log backwards looking for a rare action (150–270 ms for `break_glass` deep in
+  10 million events).
 """
 
 from __future__ import annotations
@@ -41,6 +46,29 @@ def normal_code(code: str) -> str:
     return code.strip().upper()
 
 
+_ACTIONS_SQL = """
+WITH RECURSIVE found(action) AS (
+    SELECT MIN(action) FROM {table} WHERE action >= %s
+    UNION ALL
+    SELECT (SELECT MIN(action) FROM {table} WHERE action > found.action)
+    FROM found WHERE found.action IS NOT NULL AND substr(found.action, 1, %s) = %s
+)
+SELECT action FROM found WHERE action IS NOT NULL AND substr(action, 1, %s) = %s
+"""
+
+
+def actions_starting_with(prefix: str) -> list[str]:
+    """The distinct actions in the log that start with `prefix` (exactly: no wildcards)."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(AccessEvent)]
+    sql = _ACTIONS_SQL.format(table=connection.ops.quote_name(AccessEvent._meta.db_table))
+    n = len(prefix)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix, n, prefix, n, prefix])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def filtered(data: dict) -> QuerySet[AccessEvent]:
     """Events matching the cleaned filter form data, newest first."""
     qs = AccessEvent.objects.all()
@@ -49,7 +77,7 @@ def filtered(data: dict) -> QuerySet[AccessEvent]:
     if data.get("client_code"):
         qs = qs.filter(_naming_client(normal_code(data["client_code"])))
     if data.get("action"):
-        qs = qs.filter(action__startswith=data["action"])
+        qs = qs.filter(action__in=actions_starting_with(data["action"]))
     if data.get("data_class") not in (None, ""):
         qs = qs.filter(data_class=data["data_class"])
     if data.get("outcome"):

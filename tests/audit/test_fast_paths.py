@@ -410,3 +410,20 @@ def test_worker_processes_verify_the_chain_and_find_tampering(monkeypatch):
     assert not verdict.ok and verdict.first_bad_seq == 27
     message = _broken("--full", "--workers", "2")
     assert "#27" in message
+
+
+def test_an_action_prefix_is_matched_literally_and_in_full(db):
+    for action in ("break_glass.open", "breakXglass.open", "client.open", "client.open_for_edit",
+                   "client.list", "clientele", "audit.export.csv", "audit.export.jsonl"):
+        services.record(actor=None, actor_label="system:test", action=action, outcome="allowed")
+    assert selectors.actions_starting_with("client.open") == ["client.open",
+                                                              "client.open_for_edit"]
+    assert selectors.actions_starting_with("client") == [
+        "client.list", "client.open", "client.open_for_edit", "clientele"]
+    assert selectors.actions_starting_with("break_") == ["break_glass.open"]  # `_` is no wildcard
+    assert selectors.actions_starting_with("%") == []
+    assert selectors.actions_starting_with("zzz") == []
+    shown = [e.action for e in selectors.page(selectors.filtered({"action": "audit.export"}),
+                                              None)[0]]
+    assert shown == ["audit.export.jsonl", "audit.export.csv"]  # newest first
+    assert list(selectors.filtered({"action": "nothing"})) == []
