@@ -39,6 +39,14 @@ def _openings(client) -> list[AccessEvent]:
                                            outcome="allowed").order_by("seq"))
 
 
+def _open_and_read(user, client) -> writer._Side:
+    """Open `client` as `user` and read a value; the side connection that carried it."""
+    with door.open_client(user=user, client=client, purpose="t") as opening:
+        side = opening.event._pending._side
+        assert client.full_name == "李娜"
+    return side
+
+
 def _chain_verifies() -> None:
     rows = list(AccessEvent.objects.order_by("seq"))
     previous = chain.GENESIS
@@ -194,9 +202,7 @@ def test_an_opening_that_reads_nothing_still_fails_when_its_event_is_lost(
 @on_postgresql
 @committed
 def test_a_lost_side_connection_fails_one_opening_then_is_replaced(stylist, stored):
-    with door.open_client(user=stylist, client=stored, purpose="t") as opening:
-        side = opening.event._pending._side
-        assert stored.full_name == "李娜"
+    side = _open_and_read(stylist, stored)
     with _third_connection() as other:
         other.execute("SELECT pg_terminate_backend(%s)", [side.conn.info.backend_pid])
     with pytest.raises(services.AuditUnavailable), \
@@ -242,9 +248,7 @@ def test_concurrent_openings_make_one_chain(stylist, stored):
 @on_postgresql
 @committed
 def test_the_side_connection_ends_with_the_requests_own(stylist, stored):
-    with door.open_client(user=stylist, client=stored, purpose="t") as opening:
-        side = opening.event._pending._side
-        assert stored.phone == "13812345678"
+    side = _open_and_read(stylist, stored)
     request_finished.send(sender=None)  # Django's own connection is still open: kept
     assert writer._local.sides == {"default": side}
     connection.close()  # as close_old_connections does when CONN_MAX_AGE has passed
@@ -256,13 +260,11 @@ def test_the_side_connection_ends_with_the_requests_own(stylist, stored):
 @on_postgresql
 @committed
 def test_a_forked_child_leaves_the_parents_side_connection_alone(stylist, stored):
-    with door.open_client(user=stylist, client=stored, purpose="t") as opening:
-        side = opening.event._pending._side
-        assert stored.full_name == "李娜"
+    side = _open_and_read(stylist, stored)
     pid = os.fork()
     if pid == 0:  # the child: no side connection of its own; the parent's are collected
         code = 1 if writer._local.__dict__.get("sides") else 0
-        del opening, side
+        del side
         gc.collect()
         os._exit(code)
     assert os.waitpid(pid, 0)[1] == 0
