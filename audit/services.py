@@ -53,19 +53,26 @@ def record_behind(**facts) -> PendingEvent:
     """Start appending one event (the arguments are record()'s) and return at once.
 
     The access the event describes may happen only after `wait()` has returned. On
-    PostgreSQL, outside a transaction and with AUDIT_WRITE_BEHIND, the event is written on a
-    side connection while the caller goes on (audit/writer.py); otherwise it is written
-    here, as record() does, and `wait()` returns it.
+    PostgreSQL and SQLite, outside a transaction and with AUDIT_WRITE_BEHIND, the event is
+    committed on a side connection while the caller goes on (audit/writer.py); otherwise
+    it is written here, as record() does, and `wait()` returns it.
     """
     event = _event(**facts)
     alias = router.db_for_write(AccessEvent)
     connection = connections[alias]
-    if (connection.vendor != "postgresql" or connection.in_atomic_block
-            or not getattr(settings, "AUDIT_WRITE_BEHIND", False)):
+    if (connection.vendor not in ("postgresql", "sqlite") or connection.in_atomic_block
+            or not getattr(settings, "AUDIT_WRITE_BEHIND", False)
+            or (connection.vendor == "sqlite" and connection.is_in_memory_db())):
         _write(event)
         return PendingEvent(event, None)
     try:
-        pending = writer.send(connection, _APPEND_SQL, _pg_params(event))
+        if connection.vendor == "sqlite":
+            sql, adapters = _sqlite_prepared(connection)
+            values = _sqlite_values(event, adapters)
+            pending = writer.send_sqlite(
+                connection, lambda raw: _sqlite_statements(raw, sql, values, event))
+        else:
+            pending = writer.send(connection, _APPEND_SQL, _pg_params(event))
     except (writer.SideError, DatabaseError) as exc:
         log.error("audit event %s could not be sent: %s", event.action, type(exc).__name__)
         raise AuditUnavailable(event.action) from exc
@@ -78,7 +85,8 @@ class PendingEvent:
 
     __slots__ = ("event", "_pending", "_alias", "_error")
 
-    def __init__(self, event: AccessEvent, pending: writer.Pending | None,
+    def __init__(self, event: AccessEvent,
+                 pending: writer.Pending | writer.SqlitePending | None,
                  alias: str = "") -> None:
         self.event, self._pending, self._alias = event, pending, alias
         self._error: AuditUnavailable | None = None
@@ -101,8 +109,9 @@ class PendingEvent:
         if row is None:  # no chain head yet (the database's first event): write it here
             _write(event)
             return event
-        event.id, event.seq = int(row[0]), int(row[1])
-        event.prev_hash, event.hash = row[2].decode(), row[3].decode()
+        if row is not writer.FILLED:  # PostgreSQL: what the statement returned
+            event.id, event.seq = int(row[0]), int(row[1])
+            event.prev_hash, event.hash = row[2].decode(), row[3].decode()
         event._state.adding, event._state.db = False, self._alias
         return event
 
@@ -278,9 +287,8 @@ def _sqlite_values(event: AccessEvent, adapters: list) -> list:
     return values
 
 
-def _append_sqlite_direct(event: AccessEvent, connection) -> None:
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
+def _sqlite_prepared(connection) -> tuple[str, list]:
+    """The INSERT statement and the column adapters, made once per connection."""
     cached = connection.__dict__.get("_audit_append")
     if cached is None:
         quote = connection.ops.quote_name
@@ -288,24 +296,36 @@ def _append_sqlite_direct(event: AccessEvent, connection) -> None:
                                     columns=", ".join(quote(f.column) for f in _EVENT_COLUMNS),
                                     marks=", ".join(["?"] * len(_EVENT_COLUMNS)))
         cached = connection.__dict__["_audit_append"] = (sql, _sqlite_adapters(connection))
-    sql, adapters = cached
+    return cached
+
+
+def _sqlite_statements(raw, sql: str, values: list, event: AccessEvent) -> None:
+    """Begin the transaction (the write lock), link the event to the head, insert it and
+    move the head; the caller commits."""
+    raw.execute("BEGIN IMMEDIATE")
+    head = raw.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1").fetchone()
+    if head is None:
+        raw.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, ?)",
+                    [chain.GENESIS])
+        head = (0, chain.GENESIS)
+    event.seq, event.prev_hash = head[0] + 1, head[1]
+    event.hash = chain.digest(_row(event))
+    for i in _SQLITE_CHAIN:
+        values[i] = getattr(event, _EVENT_COLUMNS[i].attname)
+    event.id = raw.execute(sql, values).fetchone()[0]
+    raw.execute("UPDATE audit_chainhead SET seq = ?, hash = ? WHERE id = 1",
+                [event.seq, event.hash])
+
+
+def _append_sqlite_direct(event: AccessEvent, connection) -> None:
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    sql, adapters = _sqlite_prepared(connection)
     values = _sqlite_values(event, adapters)
     raw = connection.connection
     with connection.wrap_database_errors:
-        raw.execute("BEGIN IMMEDIATE")
         try:
-            head = raw.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1").fetchone()
-            if head is None:
-                raw.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, ?)",
-                            [chain.GENESIS])
-                head = (0, chain.GENESIS)
-            event.seq, event.prev_hash = head[0] + 1, head[1]
-            event.hash = chain.digest(_row(event))
-            for i in _SQLITE_CHAIN:
-                values[i] = getattr(event, _EVENT_COLUMNS[i].attname)
-            event.id = raw.execute(sql, values).fetchone()[0]
-            raw.execute("UPDATE audit_chainhead SET seq = ?, hash = ? WHERE id = 1",
-                        [event.seq, event.hash])
+            _sqlite_statements(raw, sql, values, event)
             raw.execute("COMMIT")
         except BaseException:
             if raw.in_transaction:

@@ -1,5 +1,5 @@
-"""Write-behind for openings on PostgreSQL: the event is sent on a second connection and the
-page goes on reading ciphertext while PostgreSQL appends it and commits.
+"""Write-behind for openings: the event is written on a second connection and the page goes
+on reading ciphertext while the database commits it.
 
 The invariant does not move: nothing is decrypted before the event is durable. The door
 hands the scope a `Pending` event, and the scope unwraps no data key until `wait()` has
@@ -14,6 +14,13 @@ the scope first needs a key. Only one statement is ever in flight on a side conn
 `send` waits for the previous one first. The side connection is used only when the
 caller's connection is outside a transaction (inside one, the event joins the caller's
 transaction as before), so everything the event refers to is already committed.
+
+On SQLite statements cannot be sent and left. The caller runs the append's statements on
+its side connection itself (they take the write lock, link and insert the event: a tenth
+of a millisecond) and only the COMMIT — SQLite's fsync, most of the cost — goes to the
+process's commit thread, one C call that releases the GIL. The commit waits for nothing
+the caller holds (the caller's own connection is in autocommit), so a caller that writes
+before it waits only waits for that commit.
 """
 
 from __future__ import annotations
@@ -21,8 +28,11 @@ from __future__ import annotations
 import logging
 import os
 import select
+import sqlite3
 import threading
 import weakref
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import psycopg
 from psycopg import pq
@@ -33,6 +43,9 @@ log = logging.getLogger(__name__)
 # waits for it (nothing else holds the chain head that long): it fails, and so does the
 # access, rather than hanging the request.
 STATEMENT_TIMEOUT_MS = 5000
+
+
+FILLED = object()  # what a SQLite side's result() returns: the event's fields are set
 
 
 class SideError(Exception):
@@ -121,14 +134,96 @@ class _Side:
             self.conn.close()
 
 
+class _SqliteSide:
+    def __init__(self, connection) -> None:
+        settings = connection.settings_dict
+        self.conn = sqlite3.connect(settings["NAME"], isolation_level=None,
+                                    check_same_thread=False, uri=True,
+                                    timeout=STATEMENT_TIMEOUT_MS / 1000)
+        self.conn.execute("PRAGMA foreign_keys = ON")  # as Django's own connections
+        self.paired_with = connection.connection
+        self.in_flight: Future | None = None
+        self.broken = False
+
+    def send(self, statements: Callable) -> Future:
+        """Run `statements(conn)` (which begin the transaction) here, then commit behind."""
+        self.settle()
+        try:
+            statements(self.conn)
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise SideError(type(exc).__name__) from exc
+        self.in_flight = _commit_thread().submit(self.conn.execute, "COMMIT")
+        return self.in_flight
+
+    def settle(self) -> None:
+        """Wait for the commit in flight; if it failed, roll back (its waiter has raised or
+        will raise the error)."""
+        future, self.in_flight = self.in_flight, None
+        if future is not None and future.exception() is not None:
+            self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            self.broken = True
+
+    def close(self) -> None:
+        try:
+            self.settle()
+        finally:
+            self.conn.close()
+
+
+class SqlitePending:
+    """A SQLite event whose commit is in flight."""
+
+    __slots__ = ("_side", "_future")
+
+    def __init__(self, side: _SqliteSide, future: Future) -> None:
+        self._side, self._future = side, future
+
+    def result(self) -> object:
+        error = self._future.exception()
+        if error is not None:
+            if self._side.in_flight is self._future:
+                self._side.settle()
+            raise SideError(type(error).__name__) from error
+        return FILLED
+
+
+_commits: ThreadPoolExecutor | None = None
+_commits_lock = threading.Lock()
+
+
+def _commit_thread() -> ThreadPoolExecutor:
+    global _commits
+    with _commits_lock:
+        if _commits is None:
+            _commits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-commit")
+        return _commits
+
+
+def send_sqlite(connection, statements: Callable) -> SqlitePending:
+    """Run `statements` on this thread's SQLite side connection and commit them behind."""
+    side = _connected(connection)
+    try:
+        return SqlitePending(side, side.send(statements))
+    except SideError:
+        _drop(connection.alias)
+        raise
+
+
 _local = threading.local()
-_open: weakref.WeakSet[_Side] = weakref.WeakSet()
+_open: weakref.WeakSet[_Side | _SqliteSide] = weakref.WeakSet()
 _open_lock = threading.Lock()
 
 
 def send(connection, sql: str, params: tuple) -> Pending:
     """Send `sql` on this thread's side connection to `connection`'s database."""
-    side = _side_for(connection)
+    side = _connected(connection)
     try:
         return side.send(sql, params)
     except SideError:
@@ -136,7 +231,14 @@ def send(connection, sql: str, params: tuple) -> Pending:
         raise
 
 
-def _side_for(connection) -> _Side:
+def _connected(connection) -> _Side | _SqliteSide:
+    try:
+        return _side_for(connection)
+    except (psycopg.Error, sqlite3.Error, OSError) as exc:  # the side could not connect
+        raise SideError(type(exc).__name__) from exc
+
+
+def _side_for(connection) -> _Side | _SqliteSide:
     sides = _local.__dict__.setdefault("sides", {})
     side = sides.get(connection.alias)
     # The side connection lives as long as the caller's own: when Django has replaced that
@@ -146,7 +248,8 @@ def _side_for(connection) -> _Side:
         _drop(connection.alias)
         side = None
     if side is None:
-        side = _Side(connection.get_connection_params(), connection.connection)
+        side = (_SqliteSide(connection) if connection.vendor == "sqlite" else
+                _Side(connection.get_connection_params(), connection.connection))
         sides[connection.alias] = side
         with _open_lock:
             _open.add(side)
@@ -162,7 +265,7 @@ def _drop(alias: str) -> None:
             log.debug("side connection closed with an error", exc_info=True)
 
 
-def settle(pending: Pending) -> None:
+def settle(pending: Pending | SqlitePending) -> None:
     """After a failure: the side connection that carried `pending` is not reused."""
     if pending._side.broken:
         for alias, side in list(_local.__dict__.get("sides", {}).items()):
@@ -199,10 +302,11 @@ def close_if_paired_closed(connection) -> None:
 def _after_fork_in_child() -> None:
     # A child must not use its parent's side connections (nor close them: psycopg ends a
     # session only in the process that opened it). It starts with none.
-    global _local, _open, _open_lock
+    global _local, _open, _open_lock, _commits, _commits_lock
     _local = threading.local()
     _open = weakref.WeakSet()
     _open_lock = threading.Lock()
+    _commits, _commits_lock = None, threading.Lock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

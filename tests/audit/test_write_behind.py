@@ -1,11 +1,14 @@
-"""Write-behind (audit/writer.py): on PostgreSQL an opening's event is written on a side
-connection while the page reads ciphertext. No data key enters the scope, and so nothing is
-decrypted, before the event is committed; if it cannot be written the page fails closed."""
+"""Write-behind (audit/writer.py): an opening's event is committed on a side connection (on
+PostgreSQL the whole append is sent and left; on SQLite the COMMIT goes to the commit
+thread) while the page reads ciphertext. No data key enters the scope, and so nothing is
+decrypted, before the event is committed; if it cannot be written the opening fails
+closed."""
 
 from __future__ import annotations
 
 import gc
 import os
+import sqlite3
 import threading
 
 import psycopg
@@ -16,14 +19,14 @@ from django.urls import reverse
 
 from access import door
 from audit import chain, services, writer
-from audit.models import AccessEvent
+from audit.models import AccessEvent, ChainHead
 from tests.audit.conftest import PLAINTEXT
 from vault import keystore
 from vault import scope as vault_scope
 
 MESSAGE = "could not be recorded in the audit log"
 on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
-                                   reason="write-behind is used on PostgreSQL only")
+                                   reason="PostgreSQL's side connection")
 committed = pytest.mark.django_db(transaction=True, databases=["default", "vault"])
 
 
@@ -32,6 +35,36 @@ def _third_connection() -> psycopg.Connection:
     params = {k: v for k, v in connection.get_connection_params().items()
               if k not in ("cursor_factory", "context")}
     return psycopg.connect(**params, autocommit=True)
+
+
+class _Other:
+    """Another session on the records database, of either engine."""
+
+    def __init__(self) -> None:
+        self.pg = connection.vendor == "postgresql"
+        self.conn = (_third_connection() if self.pg else
+                     sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None,
+                                     check_same_thread=False))
+
+    def committed_openings(self, client) -> int:
+        sql = ("SELECT count(*) FROM audit_accessevent WHERE client_id = %s "
+               "AND action = 'client.open'")
+        if not self.pg:
+            sql = sql.replace("%s", "?")
+        return self.conn.execute(sql, [client.pk if self.pg else client.pk.hex]).fetchone()[0]
+
+    def hold_the_chain(self) -> _Other:
+        """Keep every append waiting until close(): the head's row lock on PostgreSQL,
+        the write lock on SQLite."""
+        if self.pg:
+            self.conn.execute("BEGIN")
+            self.conn.execute("SELECT * FROM audit_chainhead WHERE id = 1 FOR UPDATE")
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _openings(client) -> list[AccessEvent]:
@@ -104,8 +137,7 @@ def test_inside_a_transaction_the_opening_joins_it(stylist, stored):
     assert not _openings(stored)
 
 
-# ------------------------------------------------------------------ PostgreSQL, committed
-@on_postgresql
+# ------------------------------------------------------------ committed, both engines
 @committed
 def test_the_client_page_is_recorded_and_shown(login, stylist, stored):
     http = login(stylist)
@@ -117,29 +149,25 @@ def test_the_client_page_is_recorded_and_shown(login, stylist, stored):
     _chain_verifies()
 
 
-@on_postgresql
 @committed
 def test_the_event_is_committed_before_any_key_is_unwrapped(stylist, stored,
                                                            monkeypatch):
     load, seen = keystore.load, []
 
     def load_and_look(subjects):
-        # Asked from a third connection: only what is committed is there.
-        with _third_connection() as other:
-            seen.append(other.execute(
-                "SELECT count(*) FROM audit_accessevent WHERE client_id = %s "
-                "AND action = 'client.open'", [stored.pk]).fetchone()[0])
+        # Asked from another session: only what is committed is there.
+        other = _Other()
+        seen.append(other.committed_openings(stored))
+        other.close()
         return load(subjects)
 
     monkeypatch.setattr(keystore, "load", load_and_look)
-    # The chain head is held by another session for a moment, so the event is still on
-    # its way when the opening wants its first value.
-    holder = _third_connection()
-    holder.execute("BEGIN")
-    holder.execute("SELECT * FROM audit_chainhead WHERE id = 1 FOR UPDATE")
+    # The chain is held by another session for a moment, so the event is still on its way
+    # when the opening wants its first value.
+    holder = _Other().hold_the_chain()
     threading.Timer(0.3, holder.close).start()
     with door.open_client(user=stylist, client=stored, purpose="t") as opening:
-        assert isinstance(opening.event, services.PendingEvent)  # the side connection
+        assert opening.event._pending is not None  # written behind, not yet confirmed
         assert stored.phone == "13812345678"
     assert seen == [1]
 
@@ -186,17 +214,71 @@ def test_a_page_whose_event_cannot_be_written_fails_closed(login, stylist, store
     assert response.status_code == 200 and "李娜" in response.content.decode()
 
 
-@on_postgresql
 @committed
 def test_an_opening_that_reads_nothing_still_fails_when_its_event_is_lost(
         stylist, stored, monkeypatch):
     monkeypatch.setattr(writer, "STATEMENT_TIMEOUT_MS", 300)
     writer.close_all()
-    with _third_connection() as holder, holder.transaction():
-        holder.execute("SELECT * FROM audit_chainhead WHERE id = 1 FOR UPDATE")
+    holder = _Other().hold_the_chain()
+    try:
         with pytest.raises(services.AuditUnavailable), \
                 door.open_client(user=stylist, client=stored, purpose="t"):
             pass
+    finally:
+        holder.close()
+    assert not _openings(stored)
+    with door.open_client(user=stylist, client=stored, purpose="t"):  # and then it works
+        assert stored.phone == "13812345678"
+    assert len(_openings(stored)) == 1
+
+
+@committed
+def test_a_value_read_while_the_event_is_lost_is_refused(stylist, stored, monkeypatch):
+    monkeypatch.setattr(writer, "STATEMENT_TIMEOUT_MS", 300)
+    writer.close_all()
+    loads = []
+    load = keystore.load
+    monkeypatch.setattr(keystore, "load", lambda s: loads.append(s) or load(s))
+    holder = _Other().hold_the_chain()
+    try:
+        with pytest.raises(services.AuditUnavailable), \
+                door.open_client(user=stylist, client=stored, purpose="t"):
+            str(stored.full_name)
+    finally:
+        holder.close()
+    assert loads == []
+
+
+@committed
+def test_an_event_refused_at_its_commit_fails_and_leaves_the_chain_whole(stylist, stored):
+    from django.contrib.auth.models import User
+
+    ghost = User(pk=987654, username="ghost")  # not in the table: the key check fails
+    facts = {"actor_label": "t", "action": "client.open", "outcome": "allowed",
+             "client_id": stored.pk}
+    head = ChainHead.objects.get()
+    refused = services.record_behind(actor=ghost, **facts)
+    assert refused._pending is not None  # it did go behind
+    for _ in range(2):
+        with pytest.raises(services.AuditUnavailable):
+            refused.wait()
+    written = services.record_behind(actor=stylist, **facts).wait()
+    assert (written.seq, written.prev_hash) == (head.seq + 1, head.hash)
+    assert AccessEvent.objects.filter(actor_label="t").get().pk == written.pk
+    _chain_verifies()
+
+
+@committed
+def test_a_caller_that_writes_before_it_reads_waits_only_for_the_commit(stylist, stored,
+                                                                        location):
+    with door.open_client(user=stylist, client=stored, purpose="t") as opening, \
+            transaction.atomic():
+        location.name = "北京国贸店（新）"
+        location.save()  # on SQLite: the write lock, once the event's commit has let it go
+        assert stored.phone == "13812345678"
+        assert opening.event_id
+    assert len(_openings(stored)) == 1
+    _chain_verifies()
 
 
 @on_postgresql
@@ -215,7 +297,6 @@ def test_a_lost_side_connection_fails_one_opening_then_is_replaced(stylist, stor
     _chain_verifies()
 
 
-@on_postgresql
 @committed
 def test_concurrent_openings_make_one_chain(stylist, stored):
     threads, each = 4, 10
