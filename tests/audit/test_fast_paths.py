@@ -99,6 +99,19 @@ def test_a_time_range_combines_with_other_filters(hourly, record_at, stylist):
         mine.seq]
 
 
+def test_a_persons_range_is_exact_at_both_ends_and_out_of_order(hourly, record_at, stylist):
+    since, until = hourly[10].at, hourly[11].at
+
+    def mine(at):
+        return record_at(at, actor=stylist, actor_label="stylist", action="client.open")
+
+    first = mine(since)
+    mine(since - dt.timedelta(microseconds=1))  # recorded late, between two in the range
+    last = mine(until - dt.timedelta(microseconds=1))
+    mine(until)
+    assert _seqs({"person": stylist, "since": since, "until": until}) == [last.seq, first.seq]
+
+
 def test_per_day_counts_from_local_midnight(record_at):
     today = dt.date(2026, 3, 30)
     midnight = timezone.make_aware(dt.datetime(2026, 3, 1))  # the first day of 30
