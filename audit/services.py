@@ -231,32 +231,18 @@ _EVENT_COLUMNS = [f for f in AccessEvent._meta.concrete_fields if not f.primary_
 
 
 def _append_sqlite(event: AccessEvent, alias: str, connection) -> None:
-    """The ORM path's four statements, written out: a page records one event, so the
-    ORM's own cost per statement would be most of the recording's. The transaction starts
-    with BEGIN IMMEDIATE, so the head cannot move between read and update. Outside a
-    transaction (a page) the statements go straight to sqlite3; inside one, through
-    Django's cursor, in a savepoint."""
+    """The ORM path's four statements, written out and sent straight to sqlite3: a page
+    records one event, so the ORM's own cost per statement would be most of the
+    recording's. The transaction starts with BEGIN IMMEDIATE (inside the caller's, which
+    Django began IMMEDIATE too: settings), so the head cannot move between read and
+    update; inside a caller's transaction the statements run in a savepoint."""
     if not connection.in_atomic_block:
         _append_sqlite_direct(event, connection)
         return
-    table = connection.ops.quote_name(AccessEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in _EVENT_COLUMNS)
-    marks = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    with transaction.atomic(using=alias), connection.cursor() as cursor:
-        cursor.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1")
-        head = cursor.fetchone()
-        if head is None:
-            cursor.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, %s)",
-                           [chain.GENESIS])
-            head = (0, chain.GENESIS)
-        event.seq, event.prev_hash = head[0] + 1, head[1]
-        event.hash = chain.digest(_row(event))
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id",  # noqa: S608
-            [f.get_db_prep_save(getattr(event, f.attname), connection) for f in _EVENT_COLUMNS])
-        event.id = cursor.fetchone()[0]
-        cursor.execute("UPDATE audit_chainhead SET seq = %s, hash = %s WHERE id = 1",
-                       [event.seq, event.hash])
+    sql, adapters = _sqlite_prepared(connection)
+    values = _sqlite_values(event, adapters)
+    with transaction.atomic(using=alias), connection.wrap_database_errors:
+        _sqlite_statements(connection.connection, sql, values, event, begin=False)
 
 
 def _sqlite_adapters(connection) -> list:
@@ -299,10 +285,12 @@ def _sqlite_prepared(connection) -> tuple[str, list]:
     return cached
 
 
-def _sqlite_statements(raw, sql: str, values: list, event: AccessEvent) -> None:
-    """Begin the transaction (the write lock), link the event to the head, insert it and
-    move the head; the caller commits."""
-    raw.execute("BEGIN IMMEDIATE")
+def _sqlite_statements(raw, sql: str, values: list, event: AccessEvent, *,
+                       begin: bool = True) -> None:
+    """Begin the transaction (the write lock; or the caller's is open), link the event to
+    the head, insert it and move the head; the caller commits."""
+    if begin:
+        raw.execute("BEGIN IMMEDIATE")
     head = raw.execute("SELECT seq, hash FROM audit_chainhead WHERE id = 1").fetchone()
     if head is None:
         raw.execute("INSERT INTO audit_chainhead (id, seq, hash) VALUES (1, 0, ?)",
