@@ -9,6 +9,7 @@ import qrcode
 import qrcode.image.svg
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -24,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import services as audit
 
-from . import policy
+from . import pending, policy
 from .middleware import needs_otp
 
 REAUTH_AT = "sv_reauth_at"
@@ -140,6 +141,8 @@ def reauth_required(view):
 
     def wrapped(request, *args, **kwargs):
         if not recent_reauth(request):
+            if request.method == "POST":
+                pending.pending_keep(request)  # resumed after the password, never lost
             return redirect(f"/accounts/reauth/?{urlencode({'next': request.get_full_path()}, safe='/')}")
         return view(request, *args, **kwargs)
 
@@ -165,10 +168,26 @@ def reauth(request):
         if ok:
             request.session[REAUTH_AT] = int(time.time())
             _record(user, "auth.reauth")
-            return redirect(_next(request))
+            return _resume(request, _next(request))
         _record(user, "auth.reauth", outcome="denied")
         form.add_error(None, _("The password or code is not correct."))
     return render(request, "registration/reauth.html", {"form": form, "next": _next(request)})
+
+
+def _resume(request, target: str):
+    """After re-authentication: post the action that waited for it, or go to `target`."""
+    outcome, action = pending.pending_take(request, path=target.split("?", 1)[0])
+    if outcome == pending.Outcome.RESUME:
+        return render(request, "registration/resume.html", {"action": action})
+    if outcome == pending.Outcome.EXPIRED:
+        messages.warning(request, _("Your action waited too long for the password and was "
+                                    "not carried out. Please do it again."))
+        return redirect(action.back)
+    if outcome == pending.Outcome.REFUSED:
+        messages.error(request, _("Your earlier action could not be resumed. Please do it "
+                                  "again."))
+        return redirect("/")
+    return redirect(target)
 
 
 def locked_out(request, credentials=None, *args, **kwargs):
