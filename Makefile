@@ -1,10 +1,11 @@
-# Salon Vault: `make run` serves the demo salon; `make test` runs lint and the whole suite.
+# Salon Vault: `make run` serves the demo salon (gunicorn, DEBUG off); `make dev` serves it
+# with runserver and DEBUG on; `make test` runs lint and the whole suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install messages bench clean
+.PHONY: run dev test lint install messages bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +17,9 @@ install: $(STAMP)
 
 run: $(STAMP)
 	./scripts/run.sh
+
+dev: $(STAMP)
+	./scripts/run.sh dev
 
 test: $(STAMP)
 	./scripts/test.sh

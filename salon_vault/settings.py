@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "csp",
     "guardian",
     "axes",
     "django_otp",
@@ -92,6 +93,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "audit.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files answer before any below
+    "salon_vault.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -192,11 +196,38 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = envint("SESSION_ABSOLUTE_SECONDS", 10 * 3600)
-SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS: everything on whenever DEBUG is off. `make run` serves plain HTTP on the loopback
+# address and says SALON_VAULT_HTTPS=false; behind a TLS-terminating proxy, name the header
+# it sets (TRUSTED_PROXY_HEADER=X-Forwarded-Proto) and strip that header from clients there.
+HTTPS = envbool("SALON_VAULT_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", HTTPS)
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", HTTPS)
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", HTTPS)
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+if _proxy_header := envstr("TRUSTED_PROXY_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+# Content-Security-Policy: scripts and styles from this site's static files only; no
+# inline script or handler attribute runs. Style *attributes* (not <style> elements) stay
+# allowed because the audit charts' bar lengths are data set in them; an attribute cannot
+# run code, and img-src keeps a url() in one from reaching another site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -207,7 +238,13 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves collectstatic's output (`make run` runs it): hashed names cached for a
+# year, gzip and brotli copies made once at collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # Encrypted photos and forms live here as opaque blobs with random names. No URL serves
 # this folder: files reach a browser only through the audited views in `records`.
@@ -232,14 +269,21 @@ CELERY_TIMEZONE = TIME_ZONE
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
 else:
-    _celery_dir = VAR_DIR / "celery"
+    # Every folder the filesystem broker writes is under VAR_DIR (kombu's default control
+    # folder is relative to the working directory); they exist before any process sends.
+    _celery_dirs = {name: VAR_DIR / "celery" / name for name in ("queue", "processed", "control")}
+    for _folder in _celery_dirs.values():
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_celery_dir / "queue"),
-        "data_folder_out": str(_celery_dir / "queue"),
-        "processed_folder": str(_celery_dir / "processed"),
+        "data_folder_in": str(_celery_dirs["queue"]),
+        "data_folder_out": str(_celery_dirs["queue"]),
+        "processed_folder": str(_celery_dirs["processed"]),
+        "control_folder": str(_celery_dirs["control"]),
         "store_processed": False,
     }
+# The database scheduler keeps the schedule; beat's own state file goes under VAR_DIR too.
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 # Periodic jobs are declared here, in one place; django-celery-beat stores them.
 ACCESS_REVIEW_CRON = os.environ.get("ACCESS_REVIEW_CRON", "0 6 1 1,4,7,10 *")
 

@@ -28,3 +28,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "en"
+# The test client and the live server speak plain HTTP; tests that are about HTTPS turn it
+# on themselves (tests/test_http_hardening.py).
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+# Static files come from the finders (no collectstatic before tests), looked up per request.
+STATIC_ROOT = TEST_DIR / "static"
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
