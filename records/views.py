@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET, require_http_methods
 
-from access import door, policy
+from access import door, integrity, policy
 from access import services as access_services
 from access.auth_views import reauth_required
 from access.forms import BreakGlassForm
 from access.models import Location
 from vault import blind
+from vault import scope as vault_scope
 from vault.classes import DataClass
 
 from . import selectors, services
@@ -39,34 +43,58 @@ def _require_client_access(user) -> None:
         raise PermissionDenied
 
 
+@contextmanager
+def _damage_reported(user, clients):
+    """Show a damaged value as a mark, not an error page; alert once per damaged row.
+
+    The report is made after the opening inside has ended, so its events follow it."""
+    with vault_scope.damage_shown() as damaged:
+        yield
+    if damaged:
+        integrity.damaged_values_report(user=user, notes=damaged,
+                                        clients={c.pk: c for c in clients})
+
+
+def _no_referrer_beyond(response: HttpResponse) -> HttpResponse:
+    # A page of client data sends no address to other sites (its own carries no term).
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
 @login_required
+@require_http_methods(["GET", "POST"])
 def client_list(request):
+    """The list, or a search: terms come only in a POST body, never in a URL (history,
+    server logs, Referer). A GET with `q` is the plain list."""
     _require_client_access(request.user)
-    q = request.GET.get("q", "").strip()[:100]
+    params = request.POST if request.method == "POST" else request.GET
+    q = params.get("q", "").strip()[:100] if request.method == "POST" else ""
     if q:
         kind, clients = selectors.client_search(request.user, q)
         action, detail = "client.search", {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
     else:
         clients, action, detail = selectors.clients_visible_to(request.user), "client.list", {}
-    cursor = selectors.cursor_from(request.GET)
+    cursor = selectors.cursor_from(params)
     page = selectors.code_page(clients.select_related("location", "assigned_staff__staff"),
                                size=PAGE_SIZE, **cursor)
     rows = page.rows
     found = clients.count() if q else None  # a search's matches are few; the whole list is not
-    with door.open_clients(user=request.user, clients=rows, purpose=N_("browse clients"),
-                           action=action, detail=detail | {k: v for k, v in cursor.items() if v}
-                           ) as opening:
+    with _damage_reported(request.user, rows), door.open_clients(
+            user=request.user, clients=rows, purpose=N_("browse clients"), action=action,
+            detail=detail | {k: v for k, v in cursor.items() if v}) as opening:
         for row in rows:
             row.shows_contact = opening.ceiling(row) >= DataClass.L2
-        return render(request, "records/client_list.html",
-                      {"page": page, "rows": rows, "q": q, "found": found,
-                       "query_kind": detail.get("query_kind")})
+        response = render(request, "records/client_list.html",
+                          {"page": page, "rows": rows, "q": q, "found": found,
+                           "query_kind": detail.get("query_kind")})
+    return _no_referrer_beyond(response)
 
 
 @login_required
 def client_detail(request, pk):
     client = selectors.client_for(request.user, pk)
-    with door.open_client(user=request.user, client=client, purpose=N_("view client record")) as opening:
+    with _damage_reported(request.user, [client]), door.open_client(
+            user=request.user, client=client, purpose=N_("view client record")) as opening:
         ceiling = opening.ceiling(client)
         context = {
             "client": client,
@@ -80,11 +108,12 @@ def client_detail(request, pk):
             if ceiling >= DataClass.L3 else [],
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
-            "may_break_glass": ceiling < DataClass.L4,
+            "may_break_glass": opening.may_break_glass,
             "may_assign": services.may_assign(request.user, client),
             "break_glass": opening.break_glass,
         }
-        return render(request, "records/client_detail.html", context)
+        response = render(request, "records/client_detail.html", context)
+    return _no_referrer_beyond(response)
 
 
 @login_required
@@ -110,16 +139,31 @@ def client_create(request):
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
     client = selectors.client_for(request.user, pk)
-    with door.open_client(user=request.user, client=client, purpose=N_("edit client record"),
-                          action="client.open_for_edit") as opening:
+    with _damage_reported(request.user, [client]), door.open_client(
+            user=request.user, client=client, purpose=N_("edit client record"),
+            action="client.open_for_edit") as opening:
         ceiling = opening.ceiling(client)
         initial = ClientRecordForm.initial_from(client, ceiling)
-        form = ClientRecordForm(request.POST or None, ceiling=ceiling, initial=initial)
+        damaged = [name for name, value in initial.items() if isinstance(value, vault_scope.Damaged)]
+        form = ClientRecordForm(request.POST or None, ceiling=ceiling,
+                                initial={k: v for k, v in initial.items() if k not in damaged})
+        _offer_replacement(form, damaged)
         if request.method != "POST" or not form.is_valid():
             return render(request, "records/client_form.html", {"form": form, "client": client})
-    services.client_update(actor=request.user, client=client, data=_changed(form))
+    # Only what the person changed: a damaged field left empty keeps its stored bytes.
+    services.client_update(actor=request.user, client=client,
+                           data={name: form.cleaned_data[name] for name in form.changed_data})
     messages.success(request, _("Client record saved."))
     return redirect("records:client_detail", pk=client.pk)
+
+
+def _offer_replacement(form: ClientRecordForm, damaged: list[str]) -> None:
+    """A damaged field starts empty (the mark is never data) and may stay empty."""
+    for name in damaged:
+        field = form.fields[name]
+        field.required = False
+        field.help_text = _("⚠ The stored value is damaged and cannot be shown. Type a new "
+                            "value to replace it, or leave this empty to keep it for review.")
 
 
 def _changed(form: ClientRecordForm) -> dict:
@@ -189,15 +233,29 @@ def _file_response(data: bytes, content_type: str, filename: str, *, inline: boo
     return response
 
 
+def _damaged_file_response() -> HttpResponse:
+    """A marked picture in place of a file that failed authentication or is missing."""
+    text = escape(_("⚠ damaged file"))
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="240" height="160" '
+           f'viewBox="0 0 240 160" role="img" aria-label="{text}">'
+           '<rect x="1" y="1" width="238" height="158" fill="#fff4e5" stroke="#b45309"/>'
+           '<text x="120" y="86" text-anchor="middle" font-family="sans-serif" '
+           f'font-size="16" fill="#7c2d12">{text}</text></svg>')
+    return _file_response(svg.encode(), "image/svg+xml", "damaged.svg", inline=True)
+
+
 @login_required
 @require_GET
 def photo_view(request, pk, photo_pk):
     client = selectors.client_for(request.user, pk)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
     small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
-    with door.open_client(user=request.user, client=client, purpose=N_("view a photo"),
-                          action="photo.view", want=DataClass.L4):
+    with _damage_reported(request.user, [client]), door.open_client(
+            user=request.user, client=client, purpose=N_("view a photo"), action="photo.view",
+            want=DataClass.L4):
         data = photo.thumbnail.read() if small else photo.image.read()
+    if data is None:
+        return _damaged_file_response()
     content_type = "image/jpeg" if small else photo.content_type
     ext = content_type.split("/")[-1]
     return _file_response(data, content_type, f"{client.code}-{photo.kind}.{ext}", inline=True)
@@ -208,9 +266,12 @@ def photo_view(request, pk, photo_pk):
 def form_view(request, pk, form_pk):
     client = selectors.client_for(request.user, pk)
     signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
-    with door.open_client(user=request.user, client=client, purpose=N_("view a signed form"),
-                          action="form.view", want=DataClass.L4):
+    with _damage_reported(request.user, [client]), door.open_client(
+            user=request.user, client=client, purpose=N_("view a signed form"),
+            action="form.view", want=DataClass.L4):
         data = signed.document.read()
+    if data is None:
+        return _damaged_file_response()
     ext = "pdf" if signed.content_type == "application/pdf" else signed.content_type.split("/")[-1]
     return _file_response(data, signed.content_type, f"{client.code}-{signed.kind}.{ext}",
                           inline=signed.content_type != "application/pdf")

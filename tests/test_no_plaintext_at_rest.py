@@ -125,7 +125,7 @@ def test_imported_markers_are_nowhere_at_rest_but_shown_on_the_staff_page(
 
     client.force_login(owner)
     verify_otp(client, owner)
-    listing = client.get(reverse("records:client_list"), {"q": MARKERS["name"]}).content.decode()
+    listing = client.post(reverse("records:client_list"), {"q": MARKERS["name"]}).content.decode()
     assert MARKERS["name"] in listing
     detail = client.get(reverse("records:client_detail", args=[marked.pk])).content.decode()
     for key in ("name", "email", "allergies", "notes", "wechat"):

@@ -30,7 +30,7 @@ from django.utils.functional import cached_property
 from . import aead, blind
 from .classes import DataClass
 from .errors import IntegrityError, SealedError
-from .scope import SEALED_TEXT, Sealed, _scope, current
+from .scope import SEALED_TEXT, Damaged, DamageNote, Sealed, _scope, current, note_damage
 
 
 def _subject(instance: models.Model) -> uuid.UUID:
@@ -98,14 +98,19 @@ class SealedAttribute(DeferredAttribute):
         # decrypted outlives the read in the scope.
         blob = raw.blob
         context = prefix + ids[2]
-        if blob[:3] != _PREFIX or len(blob) < _OVERHEAD:
-            raise IntegrityError("ciphertext has an unknown header or is too short")
-        if blob[3:19] != ids[4]:
-            raise IntegrityError("ciphertext belongs to another subject")
-        cipher = scope._by_header.get(blob[3:_HEADER])
-        if cipher is None:
-            cipher = scope.cipher(ids[3], int.from_bytes(blob[19:_HEADER], "big"))
-        plain = aead.open_(cipher, blob, context)
+        try:
+            if blob[:3] != _PREFIX or len(blob) < _OVERHEAD:
+                raise IntegrityError("ciphertext has an unknown header or is too short")
+            if blob[3:19] != ids[4]:
+                raise IntegrityError("ciphertext belongs to another subject")
+            cipher = scope._by_header.get(blob[3:_HEADER])
+            if cipher is None:
+                cipher = scope.cipher(ids[3], int.from_bytes(blob[19:_HEADER], "big"))
+            plain = aead.open_(cipher, blob, context)
+        except IntegrityError:
+            if note_damage(DamageNote(instance._meta.label_lower, field.name, ids[0], ids[3])):
+                return Damaged(blob)
+            raise
         return plain.decode() if field._text else field.decode(plain)
 
     def __set__(self, instance, value):
@@ -207,7 +212,7 @@ class EncryptedField(models.BinaryField):
             if raw.blob and raw.context == context:
                 return raw.blob
             return self.seal(model_instance, raw, context, subject)
-        if kind is Sealed:
+        if kind is Sealed or kind is Damaged:  # a damaged value keeps its bytes, never the mark
             return raw.blob
         # Assigned by Django itself (e.g. __init__ of a deferred instance) as plaintext.
         pending = Pending(raw)
@@ -331,7 +336,8 @@ class VaultFile:
     def __reduce__(self):
         raise TypeError("sealed files cannot be pickled or sent to a task")
 
-    def read(self) -> bytes:
+    def read(self) -> bytes | None:
+        """The plaintext; None only where damage is shown (``vault.scope.damage_shown``)."""
         return self.field.read(self.instance, self.name)
 
 
@@ -400,11 +406,19 @@ class EncryptedFileField(models.CharField):
         model_instance.__dict__.setdefault("_vault_file_written", {})[self.attname] = True
         return name
 
-    def read(self, instance, name: str) -> bytes:
+    def read(self, instance, name: str) -> bytes | None:
         scope = current()
         subject = _subject(instance)
         if scope is None or not scope.allows(subject, self.data_class):
             raise SealedError(f"{instance._meta.label}.{self.name} is sealed here")
+        try:
+            return self._open(scope, instance, subject, name)
+        except (IntegrityError, FileNotFoundError):
+            if note_damage(DamageNote(instance._meta.label_lower, self.name, instance.pk, subject)):
+                return None
+            raise
+
+    def _open(self, scope, instance, subject: uuid.UUID, name: str) -> bytes:
         blob = (_files_root() / name[:2] / name).read_bytes()
         kid = aead.key_id(blob)
         if kid.subject != subject:

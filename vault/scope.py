@@ -15,8 +15,11 @@ import contextvars
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from . import aead, keystore
 from .classes import DataClass
@@ -49,6 +52,70 @@ class Sealed:
 
     def __reduce__(self):
         raise TypeError("sealed values cannot be pickled or sent to a task")
+
+
+DAMAGED_TEXT = "‹damaged›"
+
+
+class Damaged(Sealed):
+    """A stored value that failed authentication, read where pages show a mark instead.
+
+    It keeps the damaged blob, so a row saved with it (or with it assigned back) stores the
+    same bytes again and the damage stays there to be examined: the mark is never data.
+    """
+
+    __slots__ = ()
+    damaged = True  # what a template asks before formatting a value (a date, a number)
+
+    def __repr__(self) -> str:
+        return DAMAGED_TEXT
+
+    def __str__(self) -> str:
+        return gettext("⚠ damaged value")
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+    def __html__(self) -> str:
+        return format_html('<mark class="damaged">{}</mark>', str(self))
+
+
+class DamageNote(NamedTuple):
+    """Where a damaged value was met: ids only, never a value."""
+
+    model: str  # app_label.model_name
+    field: str
+    row: uuid.UUID | str
+    subject: uuid.UUID
+
+
+_damage: contextvars.ContextVar[list[DamageNote] | None] = contextvars.ContextVar(
+    "salon_vault_damage_notes", default=None)
+
+
+@contextmanager
+def damage_shown() -> Iterator[list[DamageNote]]:
+    """Inside, a value that fails authentication reads as ``Damaged`` (and a damaged file
+    as None) and is noted in the list yielded; outside, it raises IntegrityError.
+
+    Pages use it so that one damaged value does not take the page down; jobs (backups,
+    exports, re-keying) do not, so they stop rather than carry a placeholder on."""
+    notes: list[DamageNote] = []
+    token = _damage.set(notes)
+    try:
+        yield notes
+    finally:
+        _damage.reset(token)
+
+
+def note_damage(note: DamageNote) -> bool:
+    """Note a damaged value if damage is being shown here; False when it must raise."""
+    notes = _damage.get()
+    if notes is None:
+        return False
+    if note not in notes:
+        notes.append(note)
+    return True
 
 
 class UnsealingScope:

@@ -178,7 +178,7 @@ def test_owner_grants_an_outsider_a_client_of_another_location(login, owner, out
     assert grant is not None and grant.source == Grant.Source.MANUAL
     assert _perm_exists(outsider, client_record)
     http = login(outsider)
-    found = http.get(reverse("records:client_list"), {"q": "李娜"}).content.decode()
+    found = http.post(reverse("records:client_list"), {"q": "李娜"}).content.decode()
     assert client_record.code in found
     assert "1 client found" in found
     assert HEALTH in detail_page(http, client_record)
@@ -209,7 +209,7 @@ def test_a_grant_with_an_expiry_in_the_past_is_refused(login, owner, outsider, c
 
 
 def test_an_outsider_without_a_grant_does_not_find_the_client(login, outsider, client_record):
-    found = login(outsider).get(reverse("records:client_list"), {"q": "李娜"}).content.decode()
+    found = login(outsider).post(reverse("records:client_list"), {"q": "李娜"}).content.decode()
     assert client_record.code not in found
     assert "No client matches this search." in found
 
@@ -242,8 +242,8 @@ def test_receptionist_never_lists_clients_of_another_location(login, receptionis
 def test_receptionist_never_finds_clients_of_another_location(login, receptionist, far_client,
                                                               unassigned_client):
     # Both have the same phone; only the one of her own location is found.
-    page = login(receptionist).get(reverse("records:client_list"),
-                                   {"q": "13812345678"}).content.decode()
+    page = login(receptionist).post(reverse("records:client_list"),
+                                    {"q": "13812345678"}).content.decode()
     assert unassigned_client.code in page
     assert far_client.code not in page and "陈静" not in page
 

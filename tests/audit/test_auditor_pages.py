@@ -223,7 +223,7 @@ def two_clients(login, client_record, make_client, stylist, receptionist, owner)
     b = make_client(full_name="王芳", phone="13900001234")
     login(stylist).get(reverse("records:client_detail", args=[client_record.pk]))
     login(receptionist).get(reverse("records:client_list"))
-    login(receptionist).get(reverse("records:client_list"), {"q": "王芳"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "王芳"})
     login(owner).get(reverse("records:client_detail", args=[b.pk]))
     return client_record, b
 
@@ -468,9 +468,9 @@ def test_auditors_never_see_record_contents(login, auditor, owner, stylist, rece
     records.photo_add(actor=stylist, client=client_record, upload=io.BytesIO(jpeg()),
                       kind="before", taken_on=dt.date(2024, 5, 1))
     login(stylist).get(reverse("records:client_detail", args=[client_record.pk]))
-    login(receptionist).get(reverse("records:client_list"), {"q": "李娜"})
-    login(receptionist).get(reverse("records:client_list"), {"q": "13812345678"})
-    login(receptionist).get(reverse("records:client_list"), {"q": "lina@example.cn"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "李娜"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "13812345678"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "lina@example.cn"})
     login(receptionist).get(reverse("audit:events"))
     records.client_update(actor=owner, client=client_record, data={"phone": "13812345678"})
     anomalies.detect()

@@ -68,7 +68,7 @@ def test_the_client_page_works_again_once_the_audit_log_is_back(login, owner, cl
 def test_a_search_is_refused(login, receptionist, client_record, audit_down):
     http = login(receptionist)
     audit_down()
-    _refused(http.get(reverse("records:client_list"), {"q": "李娜"}))
+    _refused(http.post(reverse("records:client_list"), {"q": "李娜"}))
 
 
 def test_the_client_list_is_refused(login, receptionist, client_record, audit_down):

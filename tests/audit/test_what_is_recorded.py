@@ -79,7 +79,7 @@ def test_an_ordinary_opening_is_not_flagged_as_break_glass(login, owner, client_
 
 def test_a_search_records_the_kind_and_a_keyed_hash_never_the_term(login, receptionist,
                                                                    client_record):
-    response = login(receptionist).get(reverse("records:client_list"), {"q": "李娜"}, **FACTS)
+    response = login(receptionist).post(reverse("records:client_list"), {"q": "李娜"}, **FACTS)
     assert response.status_code == 200
     event = last_event("client.search")
     assert event.detail["query_kind"] == "name"
@@ -88,14 +88,14 @@ def test_a_search_records_the_kind_and_a_keyed_hash_never_the_term(login, recept
     from_request(event, response, ip=IP, agent=AGENT)
     _no_plaintext(event)
     # The same term searched again gives the same hash, a different one another hash.
-    login(receptionist).get(reverse("records:client_list"), {"q": "李娜"})
-    login(receptionist).get(reverse("records:client_list"), {"q": "王芳"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "李娜"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "王芳"})
     hashes = [e.detail["term_hmac"] for e in events("client.search")]
     assert hashes[0] == hashes[1] != hashes[2]
 
 
 def test_a_phone_search_records_its_kind_without_the_digits(login, receptionist, client_record):
-    login(receptionist).get(reverse("records:client_list"), {"q": "5678"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "5678"})
     event = last_event("client.search")
     assert event.detail["query_kind"] == "phone_last4"
     assert "5678" not in str(event.detail)

@@ -19,7 +19,7 @@ def history(login, client_record, make_client, stylist, receptionist, manager):
     other = make_client(full_name="王芳", phone="13900001234")
     login(stylist).get(reverse("records:client_detail", args=[client_record.pk]))
     login(receptionist).get(reverse("records:client_list"))
-    login(receptionist).get(reverse("records:client_list"), {"q": "5678"})
+    login(receptionist).post(reverse("records:client_list"), {"q": "5678"})
     login(manager).get(reverse("records:client_detail", args=[other.pk]))
     return client_record
 

@@ -54,20 +54,20 @@ def test_listing_is_recorded_with_the_clients_shown(login, owner, client_record)
 
 
 def test_search_by_last_four_digits_finds_the_client(login, receptionist, client_record):
-    page = login(receptionist).get(reverse("records:client_list"), {"q": "5678"}).content.decode()
+    page = login(receptionist).post(reverse("records:client_list"), {"q": "5678"}).content.decode()
     assert "李娜" in page
 
 
 @pytest.mark.parametrize("term", ["13812345678", "+86 138 1234 5678", "李娜", "李", "LINA@example.cn"])
 def test_search_finds_the_client_by_each_kind(login, owner, client_record, make_client, term):
     make_client(full_name="赵敏", phone="13700009999", email="zm@example.cn")
-    page = login(owner).get(reverse("records:client_list"), {"q": term}).content.decode()
+    page = login(owner).post(reverse("records:client_list"), {"q": term}).content.decode()
     assert "李娜" in page
     assert "赵敏" not in page
 
 
 def test_search_event_keeps_a_keyed_hash_never_the_term(login, owner, client_record):
-    login(owner).get(reverse("records:client_list"), {"q": "李娜"})
+    login(owner).post(reverse("records:client_list"), {"q": "李娜"})
     event = AccessEvent.objects.filter(action="client.search").latest("id")
     assert event.detail["query_kind"] == "name"
     assert "李娜" not in str(event.detail) and len(event.detail["term_hmac"]) == 32
