@@ -89,6 +89,7 @@ class Verdict:
     message: str
     last_seq: int | None = None  # the last link verified, when ok
     last_hash: str | None = None
+    checkpoints: int = 0  # signed checkpoints of the head the chain was found to hold
 
 
 def verify_stored(rows, *, start_seq: int, start_hash: str) -> Verdict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import multiprocessing
 import time
@@ -17,8 +16,10 @@ from django.utils import timezone
 
 from vault import keyring
 
-from . import chain
+from . import chain, checkpoints
+from . import checkpoint_file as cpfile
 from .models import AccessEvent, ChainHead, Checkpoint, PrunePermit, VerificationRun
+from .triggers import RETENTION_FLOOR_DAYS
 
 
 def _signer() -> Ed25519PrivateKey:
@@ -26,11 +27,7 @@ def _signer() -> Ed25519PrivateKey:
 
 
 def _key_id(private: Ed25519PrivateKey) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    public = private.public_key().public_bytes(serialization.Encoding.Raw,
-                                               serialization.PublicFormat.Raw)
-    return hashlib.sha256(public).hexdigest()[:16]
+    return cpfile.fingerprint(private.public_key())
 
 
 def _statement(seq: int, digest: str, pruned: int) -> bytes:
@@ -161,8 +158,14 @@ def last_verified() -> VerificationRun | None:
 def verify_chain(*, full: bool = True, workers: int = 1) -> chain.Verdict:
     """Check the kept events from the latest signed checkpoint (or the genesis) on, or,
     unless `full`, only those after the last link an earlier run verified and signed.
-    Either way the chain head must name the last event; with `workers` > 1 on PostgreSQL,
-    a long chain is verified in that many processes, over consecutive seq ranges."""
+    Either way the chain head must name the last event, and the chain must still hold the
+    heads signed outside the database: every one when `full`, else the latest
+    (audit/checkpoints.py). With `workers` > 1 on PostgreSQL, a long chain is verified in
+    that many processes, over consecutive seq ranges."""
+    return checkpoints.check(_verify_links(full=full, workers=workers), every=full)
+
+
+def _verify_links(*, full: bool, workers: int) -> chain.Verdict:
     start_seq, start_hash, forged = _trusted_start()
     if forged is not None:
         return forged
@@ -179,7 +182,7 @@ def verify_chain(*, full: bool = True, workers: int = 1) -> chain.Verdict:
         if stored != run.last_hash:
             # The link verified before has changed: verify the whole chain to name the
             # first broken link; a chain rewritten consistently still fails on the link.
-            verdict = verify_chain(full=True, workers=workers)
+            verdict = _verify_links(full=True, workers=workers)
             if verdict.ok:
                 what = "is missing" if stored is None else "was altered"
                 return chain.Verdict(False, verdict.checked, run.last_seq,
@@ -266,6 +269,8 @@ def verify_and_record(*, full: bool | None = None, workers: int = 1) -> Verifica
     message = verdict.message
     if verdict.ok and incremental:
         message = f"{message} after #{start}"
+    if verdict.ok and verdict.checkpoints:
+        message = f"{message}; {verdict.checkpoints} signed checkpoint(s) of the head agree"
     signed = {}
     if verdict.ok and verdict.last_seq is not None:
         key_id, signature = _sign(_verified_statement(verdict.last_seq, verdict.last_hash))
@@ -277,11 +282,23 @@ def verify_and_record(*, full: bool | None = None, workers: int = 1) -> Verifica
         start_seq=start, **signed)
 
 
+class RetentionTooShort(ValueError):
+    """AUDIT_RETENTION_DAYS is below the floor; nothing is deleted."""
+
+
 def prune(*, now: dt.datetime | None = None) -> Checkpoint | None:
     """Delete events older than the retention period, after signing a checkpoint of the
-    last one deleted so the remaining chain still verifies from a trusted start."""
+    last one deleted so the remaining chain still verifies from a trusted start.
+
+    The permit that lets the database delete them stays (its table is append-only too); it
+    covers only events that are gone. The database itself refuses a permit for events
+    younger than the floor (audit/triggers.py), whatever the settings say."""
+    days = settings.AUDIT_RETENTION_DAYS
+    if days < RETENTION_FLOOR_DAYS:
+        raise RetentionTooShort(f"AUDIT_RETENTION_DAYS is {days}; audit events are kept at "
+                                f"least {RETENTION_FLOOR_DAYS} days (six months)")
     now = now or timezone.now()
-    cutoff = now - dt.timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    cutoff = now - dt.timedelta(days=days)
     last = (AccessEvent.objects.filter(at__lt=cutoff).order_by("-seq")
             .values_list("seq", "hash").first())
     if last is None:
@@ -294,7 +311,6 @@ def prune(*, now: dt.datetime | None = None) -> Checkpoint | None:
         cp = Checkpoint.objects.create(
             seq=seq, hash=digest, pruned=previous + count, key_id=_key_id(private),
             signature=private.sign(_statement(seq, digest, previous + count)).hex())
-        permit = PrunePermit.objects.create(up_to_seq=seq)
+        PrunePermit.objects.create(up_to_seq=seq)
         AccessEvent.objects.filter(seq__lte=seq).delete()
-        permit.delete()
     return cp

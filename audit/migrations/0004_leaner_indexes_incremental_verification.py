@@ -7,10 +7,9 @@ from django.db import migrations, models
 
 
 def reinstall_triggers(apps, schema_editor):
-    # SQLite alters a field by making the table anew, which drops its triggers.
-    from audit import triggers
-
-    triggers.install(schema_editor.connection)
+    # SQLite alters a field by making the table anew, which drops its triggers. They are
+    # installed by 0007 now (see 0002).
+    pass
 
 
 class Migration(migrations.Migration):

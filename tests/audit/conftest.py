@@ -41,6 +41,13 @@ def from_request(event: AccessEvent, response, *, ip: str, agent: str) -> None:
     assert abs((timezone.now() - event.at).total_seconds()) < 120
 
 
+@pytest.fixture(autouse=True)
+def checkpoint_dir(settings, tmp_path):
+    """Each test keeps its signed checkpoints apart: they outlive the database otherwise."""
+    settings.AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    return settings.AUDIT_CHECKPOINT_DIR
+
+
 @contextmanager
 def triggers_lifted():
     """Drop the append-only triggers (what someone with the database password could do)."""

@@ -24,9 +24,9 @@ def _verify() -> str:
 
 @pytest.fixture
 def old_and_new(record_at, settings):
-    """Five events 60 days old and three of today, with a retention of 30 days."""
-    settings.AUDIT_RETENTION_DAYS = 30
-    long_ago = timezone.now() - dt.timedelta(days=60)
+    """Five events 400 days old and three of today, with a retention of 200 days."""
+    settings.AUDIT_RETENTION_DAYS = 200
+    long_ago = timezone.now() - dt.timedelta(days=400)
     old = [record_at(long_ago + dt.timedelta(minutes=i), action="client.open") for i in range(5)]
     new = write(3, action="client.open")
     return old, new
@@ -69,9 +69,9 @@ def test_new_events_link_on_after_pruning(old_and_new):
 
 
 def test_pruning_everything_still_leaves_a_verifiable_chain(record_at, settings):
-    settings.AUDIT_RETENTION_DAYS = 30
+    settings.AUDIT_RETENTION_DAYS = 200
     for _ in range(4):
-        record_at(timezone.now() - dt.timedelta(days=90))
+        record_at(timezone.now() - dt.timedelta(days=300))
     cp = integrity.prune()
     assert AccessEvent.objects.count() == 0 and cp.seq == 4
     assert "0 events verified" in _verify()
@@ -81,26 +81,34 @@ def test_pruning_everything_still_leaves_a_verifiable_chain(record_at, settings)
 
 
 def test_a_second_prune_counts_all_pruned_so_far(old_and_new, record_at, settings):
-    integrity.prune()
-    later = timezone.now() + dt.timedelta(days=45)
-    cp = integrity.prune(now=later)
-    assert cp.pruned == 8 and AccessEvent.objects.count() == 0
+    _old, new = old_and_new
+    settings.AUDIT_RETENTION_DAYS = 300
+    middle = [record_at(timezone.now() - dt.timedelta(days=250)) for _ in range(2)]
+    assert integrity.prune().seq == 5
+    settings.AUDIT_RETENTION_DAYS = 200
+    cp = integrity.prune()
+    assert cp.seq == middle[-1].seq and cp.pruned == 5 + 3 + 2
+    assert AccessEvent.objects.count() == 0  # `new` came before `middle` in the chain
+    assert new[-1].seq < cp.seq
     assert Checkpoint.objects.count() == 2
     assert "0 events verified" in _verify()
 
 
 def test_nothing_to_prune_changes_nothing(settings):
-    settings.AUDIT_RETENTION_DAYS = 30
+    settings.AUDIT_RETENTION_DAYS = 200
     write(3)
     assert integrity.prune() is None
     assert AccessEvent.objects.count() == 3 and not Checkpoint.objects.exists()
 
 
-def test_the_permit_is_gone_after_pruning(old_and_new):
-    integrity.prune()
-    assert not PrunePermit.objects.exists()
+def test_the_permit_covers_only_the_pruned_events(old_and_new):
+    _old, new = old_and_new
+    cp = integrity.prune()
+    # The permit stays (its table is append-only too) and covers only events now gone.
+    assert PrunePermit.objects.get().up_to_seq == cp.seq < new[0].seq
     with pytest.raises(DatabaseError), transaction.atomic():
         AccessEvent.objects.all().delete()
+    assert AccessEvent.objects.count() == 3
 
 
 def test_the_prune_command_reports_the_checkpoint(old_and_new):
@@ -169,9 +177,26 @@ def test_a_checkpoint_whose_statement_was_changed_fails(old_and_new):
     assert "signature" in str(failure.value)
 
 
-def test_a_permit_written_by_hand_does_not_hide_a_deletion(old_and_new):
-    old, _new = old_and_new
-    PrunePermit.objects.create(up_to_seq=2)
+def test_the_database_refuses_a_permit_written_by_hand(old_and_new):
+    # Old enough, but no checkpoint of it.
+    with pytest.raises(DatabaseError) as refused, transaction.atomic():
+        PrunePermit.objects.create(up_to_seq=2)
+    assert "prune permit" in str(refused.value)
+    assert AccessEvent.objects.count() == 8
+
+
+def test_the_database_refuses_a_permit_for_recent_events_whatever_the_settings(old_and_new):
+    _old, new = old_and_new
+    Checkpoint.objects.create(seq=new[0].seq, hash=new[0].hash, pruned=0, key_id="k",
+                              signature="00")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        PrunePermit.objects.create(up_to_seq=new[0].seq)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AccessEvent.objects.filter(seq=new[0].seq).delete()
+
+
+def test_a_permit_written_behind_the_triggers_does_not_hide_a_deletion(old_and_new):
+    tamper("INSERT INTO audit_prunepermit (up_to_seq) VALUES (2)")
     AccessEvent.objects.filter(seq__lte=2).delete()
     with pytest.raises(CommandError) as failure:
         _verify()
