@@ -315,6 +315,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-index-subjects": {"task": "audit.tasks.index_subjects", "schedule": 60},
     "audit-verify-nightly": {"task": "audit.tasks.verify_chain",
                              "schedule": _crontab(os.environ.get("AUDIT_VERIFY_CRON", "30 2 * * *"))},
+    "audit-verify-weekly-full": {"task": "audit.tasks.verify_chain_full", "schedule": _crontab(
+        os.environ.get("AUDIT_VERIFY_FULL_CRON", "15 3 * * 0"))},
+    "audit-checkpoint": {"task": "audit.tasks.write_checkpoint",
+                         "schedule": envint("AUDIT_CHECKPOINT_SECONDS", 300)},
     "audit-prune-daily": {"task": "audit.tasks.prune_events",
                           "schedule": _crontab(os.environ.get("AUDIT_PRUNE_CRON", "45 3 * * *"))},
     "audit-detect-anomalies": {"task": "audit.tasks.detect_anomalies",
@@ -341,6 +345,11 @@ DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""
 
 # Audit: how long events are kept (pruning leaves a signed checkpoint), and auditlog.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 3 * 365)
+if AUDIT_RETENTION_DAYS < 183:  # audit.triggers.RETENTION_FLOOR_DAYS, enforced there too
+    raise ImproperlyConfigured(f"AUDIT_RETENTION_DAYS must be at least 183 (six months), "
+                               f"not {AUDIT_RETENTION_DAYS}")
+# Signed checkpoints of the chain head, outside the database (audit/checkpoint_store.py).
+AUDIT_CHECKPOINT_DIR = Path(envstr("AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints")
 # On PostgreSQL, write an opening's event on a second connection while the page reads its
 # ciphertext; nothing is decrypted before the event is committed (audit/writer.py).
 AUDIT_WRITE_BEHIND = envbool("AUDIT_WRITE_BEHIND", True)

@@ -18,6 +18,7 @@ for _alias, _db in DATABASES.items():
 
 SALON_VAULT_KEYRING = str(TEST_DIR / "keyring.json")
 VAULT_FILES_ROOT = TEST_DIR / "vault-files"
+AUDIT_CHECKPOINT_DIR = TEST_DIR / "audit-checkpoints"
 MEDIA_ROOT = TEST_DIR / "media"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Real Redis when the suite runs against it; otherwise an in-process broker.

@@ -9,6 +9,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         status = vault_status()
         self.stdout.write(f"keyring: {status.source}")
+        self.stdout.write(_signing_line())
         self.stdout.write(f"{'KEK':>5}  {'primary':7}  {'in keyring':10}  {'wrapped DEKs':>12}")
         for kek in status.keks:
             self.stdout.write(f"{kek.version:>5}  {'yes' if kek.primary else '':7}  "
@@ -18,3 +19,26 @@ class Command(BaseCommand):
         if status.missing_versions:
             self.stderr.write(self.style.ERROR(
                 f"data keys wrapped by KEK versions not in the keyring: {status.missing_versions}"))
+
+
+def _signing_line() -> str:
+    # The deployment's public key, as audit checkpoints are verified with it offline
+    # (`python audit/checkpoint_file.py FILE --public-key KEY`): raw key in base64 and the
+    # first 16 hex digits of its SHA-256.
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from vault import keyring
+    from vault.errors import KeyringError
+
+    try:
+        seed = keyring.provider().signing_key()
+    except KeyringError:
+        return "signing key: none (add one with `manage.py vault_init --add-signing-key`)"
+    raw = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        Encoding.Raw, PublicFormat.Raw)
+    return (f"signing public key: {base64.b64encode(raw).decode()} "
+            f"(fingerprint {hashlib.sha256(raw).hexdigest()[:16]})")
