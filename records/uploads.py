@@ -1,4 +1,5 @@
-"""Checking uploads before they are sealed: type, size, and no EXIF or GPS in photos."""
+"""Checking uploads before they are sealed: type, size, and no metadata in images (EXIF with
+its GPS position, XMP, ICC profiles, comments, PNG text chunks)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,19 @@ def _read_limited(upload, limit: int) -> bytes:
     return data
 
 
+def _bare(img: Image.Image) -> Image.Image:
+    """The pixels alone: a new image with no info, EXIF, XMP, ICC profile or comments.
+
+    Pillow's savers carry some of an image's info over on their own (a PNG's ICC profile,
+    a JPEG's comment), so clearing what save() is given is not enough.
+    """
+    if img.mode == "P" or (img.mode in ("L", "RGB") and "transparency" in img.info):
+        img = img.convert("RGBA")
+    elif img.mode not in ("1", "L", "LA", "RGB", "RGBA"):
+        img = img.convert("RGB")
+    return Image.frombytes(img.mode, img.size, img.tobytes())
+
+
 def clean_photo(upload) -> CleanFile:
     """Decode the image, apply its orientation, and re-encode it without any metadata."""
     data = _read_limited(upload, settings.PHOTO_MAX_BYTES)
@@ -48,10 +62,10 @@ def clean_photo(upload) -> CleanFile:
         with Image.open(io.BytesIO(data)) as img:
             img = ImageOps.exif_transpose(img)
             img.thumbnail((MAX_EDGE, MAX_EDGE))
+            img = _bare(img)
             if fmt == "JPEG" and img.mode not in ("RGB", "L"):
                 img = img.convert("RGB")
             out = io.BytesIO()
-            # Saving without exif=/pnginfo= drops EXIF, GPS and text chunks.
             img.save(out, format=fmt, quality=90) if fmt != "PNG" else img.save(out, format=fmt)
             width, height = img.size
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
