@@ -31,7 +31,10 @@ def wrap(subject: uuid.UUID, generation: int, dek: bytes, kek_version: int | Non
 
 
 def unwrap(key: DataKey) -> bytes:
-    ring = keyring.provider()
+    return unwrap_with(keyring.provider(), key)
+
+
+def unwrap_with(ring: keyring.KeyProvider, key: DataKey) -> bytes:
     wrapped = bytes(key.wrapped)
     try:
         return AESGCM(ring.kek(key.kek_version)).decrypt(

@@ -6,7 +6,8 @@ import base64
 import re
 from io import StringIO
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from vault import keyring, keystore, tasks
 from vault.models import DataKey
@@ -78,7 +79,15 @@ def test_a_second_generation_counts_as_another_wrapped_key_of_the_same_subject(c
 def test_status_reports_data_keys_wrapped_by_a_missing_kek(make_client, other_ring):
     make_client(full_name="甲")
     other_ring(keyring.Keyring(primary=2, keks={2: b"2" * 32}, index=b"i" * 32))
-    text, err, rows = run_status()
+    with pytest.raises(CommandError, match="lacks KEK version"):  # exits non-zero
+        run_status()
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("vault_status", stdout=out, stderr=err)
+    text, err = out.getvalue(), err.getvalue()
+    rows = {int(m[1]): {"primary": m[2] == "yes", "in_keyring": m[3] == "yes",
+                        "wrapped": int(m[4])}
+            for line in text.splitlines() if (m := ROW.match(line))}
     assert rows == {1: {"primary": False, "in_keyring": False, "wrapped": 1},
                     2: {"primary": True, "in_keyring": True, "wrapped": 0}}
     assert "MISSING" in text

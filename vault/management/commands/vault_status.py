@@ -1,12 +1,20 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from vault import guard
 from vault.status import vault_status
 
 
 class Command(BaseCommand):
-    help = "Print KEK versions, which is primary, how many data keys each wraps, and shredding."
+    help = ("Print KEK versions, which is primary, how many data keys each wraps, and shredding. "
+            "Exits non-zero when the keyring cannot open every data key the vault holds.")
+    requires_system_checks = []  # it reports the keyring check's answer itself
 
     def handle(self, *args, **options):
+        problem = guard.keyring_problem()
+        if problem is not None and not problem.readable:
+            self.stdout.write(f"keyring: {problem.source} (unreadable)")
+            self.stdout.write(f"KEK versions the data keys need: {problem.needed}")
+            raise CommandError(str(problem))
         status = vault_status()
         self.stdout.write(f"keyring: {status.source}")
         self.stdout.write(_signing_line())
@@ -19,6 +27,8 @@ class Command(BaseCommand):
         if status.missing_versions:
             self.stderr.write(self.style.ERROR(
                 f"data keys wrapped by KEK versions not in the keyring: {status.missing_versions}"))
+        if problem is not None:
+            raise CommandError(str(problem))
 
 
 def _signing_line() -> str:
