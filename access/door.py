@@ -29,6 +29,7 @@ class Opening:
     ceilings: dict[uuid.UUID, int]
     event: audit.PendingEvent | audit.AccessEvent
     break_glass: object = None  # the active break-glass this opening used, if any
+    may_break_glass: bool = False  # break-glass would open more, within the owner's ceiling
 
     def ceiling(self, client) -> int:
         return self.ceilings.get(client.pk, DataClass.NONE)
@@ -78,7 +79,8 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
     try:
         with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user),
                                purpose=purpose, may_create_keys=create, confirm=pending.wait):
-            yield Opening({client.pk: granted}, pending, glass if used_glass else None)
+            yield Opening({client.pk: granted}, pending, glass if used_glass else None,
+                          may_break_glass=decider.may_break_glass(client))
     finally:
         pending.wait()
 

@@ -209,12 +209,30 @@ class Decider:
                 return DataClass.NONE
             if role in NEEDS_GRANT_FOR_FULL and not granted:
                 level = DataClass.L2
-            level = min(level, self._policy_ceiling(client.location_id))
-            if with_glass and level < DataClass.L4 and self._has_glass(client):
-                level = DataClass.L4
+            cap = self._policy_ceiling(client.location_id)
+            level = min(level, cap)
+            # Break-glass lifts a record up to the owner's ceiling for the role at that
+            # location, never past it.
+            if with_glass and level < cap and self._has_glass(client):
+                level = cap
         if level > GATED_ABOVE and not self.gates.ok:
             level = GATED_ABOVE
         return level
+
+    def glass_ceiling(self, client) -> int:
+        """What break-glass would open of `client`: the owner's ceiling for the role at
+        that location (L4 unless tightened), for staff who see the client at all."""
+        profile = self.profile
+        if profile is None or profile.role not in SEES_CLIENTS or profile.role in ALL_LOCATIONS:
+            return DataClass.NONE
+        if self.ceiling_without_glass(client) == DataClass.NONE:
+            return DataClass.NONE
+        level = self._policy_ceiling(client.location_id)
+        return min(level, GATED_ABOVE) if not self.gates.ok else level
+
+    def may_break_glass(self, client) -> bool:
+        """Whether break-glass would open more of `client` than the user sees now."""
+        return self.glass_ceiling(client) > self.ceiling(client)
 
     def may_see(self, client) -> bool:
         """Whether `client` is among those visible_filter lets the user see at all."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -59,10 +58,12 @@ def require_owner(actor) -> None:
 # -- staff ------------------------------------------------------------------------------
 @transaction.atomic
 def staff_create(*, actor, username: str, display_name: str, role: str,
-                 location: Location | None, password: str) -> StaffProfile:
+                 location: Location | None, email: str = "") -> StaffProfile:
+    """A new account without a password: the person sets their own on an invitation link
+    (access.invitations), so nobody else ever types or sees it."""
     require_owner(actor)
-    user = User(username=username)
-    user.set_password(password)
+    user = User(username=username, email=email)
+    user.set_unusable_password()
     user.save()
     profile = StaffProfile.objects.create(user=user, role=role, display_name=display_name,
                                           location=None if role in (Role.OWNER, Role.AUDITOR)
@@ -265,6 +266,11 @@ def break_glass_open(*, actor, client, reason: str) -> BreakGlass:
     reason = validate_reason(reason)
     if policy.profile_of(actor) is None or policy.role_of(actor) == Role.AUDITOR:
         raise NotAllowed
+    decider = policy.Decider(actor)
+    if decider.role not in policy.ALL_LOCATIONS and not decider.may_break_glass(client):
+        raise ValidationError(_("Break-glass cannot open more of this client than you see "
+                                "now: the owner has set the ceiling for your role at this "
+                                "location."))
     minutes = settings.BREAK_GLASS_MINUTES
     glass = BreakGlass.objects.create(user=actor, client_id=client.pk, client_code=client.code,
                                       reason=reason,
@@ -404,7 +410,4 @@ def access_review_close_due(*, now: dt.datetime | None = None) -> int:
         total += expired
     return total
 
-
-def generate_password() -> str:
-    return "-".join(secrets.token_hex(3) for _ in range(4))
 

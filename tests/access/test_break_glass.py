@@ -12,7 +12,14 @@ from django.utils import timezone
 from access import services
 from access.models import BreakGlass
 from audit.models import AccessEvent
-from tests.access.conftest import HEALTH, REASON_OK, detail_page, detail_url
+from tests.access.conftest import (
+    HEALTH,
+    PROFILE,
+    REASON_OK,
+    detail_page,
+    detail_url,
+    password_and_code,
+)
 
 REASON = REASON_OK
 
@@ -69,8 +76,8 @@ def test_a_re_authentication_from_long_ago_is_not_enough(login, stylist, unassig
 def test_after_confirming_the_password_the_break_glass_form_opens(login, stylist,
                                                                  unassigned_client):
     http = login(stylist)
-    response = http.post("/accounts/reauth/", {"password": "correct-horse-battery-9",
-                                               "next": _glass_url(unassigned_client)})
+    response = http.post("/accounts/reauth/", password_and_code(stylist)
+                         | {"next": _glass_url(unassigned_client)})
     assert response["Location"] == _glass_url(unassigned_client)
     form = http.get(_glass_url(unassigned_client))
     assert form.status_code == 200 and 'name="reason"' in form.content.decode()
@@ -241,3 +248,54 @@ def test_a_reviewed_break_glass_keeps_its_verdict(login, owner, second_owner, op
     opened.refresh_from_db()
     assert opened.verdict == BreakGlass.Verdict.UNJUSTIFIED
     assert opened.reviewed_by == owner and opened.review_note == "没有预约，不需要查看"
+
+
+# -- the owner's ceiling for the role at the location bounds break-glass -------------------
+def _tighten(login, owner, location, role, ceiling):
+    response = login(owner).post(reverse("access:policies"),
+                                 {"location": location.pk, "role": role, "ceiling": ceiling})
+    assert response.status_code == 302
+
+
+def test_break_glass_opens_only_up_to_the_owners_ceiling_for_the_role(
+        login, owner, stylist, location, unassigned_client):
+    _tighten(login, owner, location, "stylist", 3)
+    http = login(stylist, reauthed=True)
+    page = detail_page(http, unassigned_client)
+    assert PROFILE not in page and 'id="break-glass"' in page  # L3 is still more than L2
+    assert _break_glass(http, unassigned_client).status_code == 302
+    page = detail_page(http, unassigned_client)
+    assert PROFILE in page and HEALTH not in page
+    event = AccessEvent.objects.filter(action="client.open", actor=stylist).latest("id")
+    assert event.break_glass is True and event.data_class == 3
+
+
+def test_break_glass_is_not_offered_when_the_ceiling_leaves_nothing_to_open(
+        login, owner, stylist, location, unassigned_client):
+    _tighten(login, owner, location, "stylist", 2)
+    http = login(stylist, reauthed=True)
+    assert 'id="break-glass"' not in detail_page(http, unassigned_client)
+    response = _break_glass(http, unassigned_client)
+    assert response.status_code == 200
+    assert "the owner has set the ceiling" in response.content.decode()
+    assert not BreakGlass.objects.exists()
+    assert PROFILE not in detail_page(http, unassigned_client)
+
+
+def test_tightening_after_the_glass_was_broken_closes_what_it_opened(
+        login, sign_in, owner, stylist, location, unassigned_client, opened):
+    http = login(stylist)
+    assert HEALTH in detail_page(http, unassigned_client)
+    response = sign_in(owner).post(reverse("access:policies"),
+                                   {"location": location.pk, "role": "stylist", "ceiling": 2})
+    assert response.status_code == 302
+    page = detail_page(http, unassigned_client)
+    assert HEALTH not in page and PROFILE not in page
+
+
+def test_a_ceiling_at_another_location_does_not_bound_break_glass_here(
+        login, owner, stylist, other_location, unassigned_client):
+    _tighten(login, owner, other_location, "stylist", 2)
+    http = login(stylist, reauthed=True)
+    _break_glass(http, unassigned_client)
+    assert HEALTH in detail_page(http, unassigned_client)
