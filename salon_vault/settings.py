@@ -166,8 +166,22 @@ DATABASES = {
         conn_max_age=envint("DB_CONN_MAX_AGE", 60),
     ),
 }
+
+
+def _private_sqlite_file(name: str) -> None:
+    # SQLite creates its file (and the -wal/-shm beside it, with the same mode) world-
+    # readable under the usual umask; make it owner-only before the first connection.
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    path.chmod(0o600)
+
+
 for _db in DATABASES.values():
     if _db["ENGINE"] == "django.db.backends.sqlite3":
+        _private_sqlite_file(str(_db["NAME"]))
         _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE",
                           "init_command": "PRAGMA journal_mode=WAL;"}
 DATABASE_ROUTERS = ["vault.routers.VaultRouter"]
