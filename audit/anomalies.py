@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -79,19 +80,27 @@ def detect(*, now: dt.datetime | None = None) -> list[Alert]:
     return raised
 
 
+def _location_zone(location_code: str) -> ZoneInfo:
+    """The clock a location keeps its opening hours by (TIME_ZONE unless it is named)."""
+    return ZoneInfo(settings.LOCATION_TIME_ZONES.get(location_code, settings.TIME_ZONE))
+
+
 def _off_hours(events) -> list[Alert]:
-    """One alert per person per night: every client access outside opening hours."""
+    """One alert per person per night: every client access outside the opening hours of
+    the client's location, on that location's clock."""
     opens, closes = _opening_hours()
     nights: dict[tuple, list[AccessEvent]] = {}
     for event in events.order_by("seq"):
-        local = timezone.localtime(event.at)
+        local = timezone.localtime(event.at, _location_zone(event.location_code))
         if not opens <= local.time() < closes:
             nights.setdefault((event.actor_id, event.actor_label, local.date()), []).append(event)
     raised = []
     for (actor_id, label, day), hits in nights.items():
+        zone = _location_zone(hits[0].location_code).key
         alert = _raise(Alert.Rule.OFF_HOURS, f"{label}:{day:%Y%m%d}", actor_id=actor_id,
                        label=label, start=hits[0].at, end=hits[-1].at, count=len(hits),
-                       detail={"first_seq": hits[0].seq, "opening_hours": settings.OPENING_HOURS})
+                       detail={"first_seq": hits[0].seq, "opening_hours": settings.OPENING_HOURS,
+                               "time_zone": zone})
         if alert:
             raised.append(alert)
     return raised

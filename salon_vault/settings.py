@@ -378,3 +378,24 @@ ANOMALY_CLIENTS_PER_HOUR = envint("ANOMALY_CLIENTS_PER_HOUR", 40)
 ANOMALY_DENIALS_PER_HOUR = envint("ANOMALY_DENIALS_PER_HOUR", 5)
 ANOMALY_EXPORT_ROWS = envint("ANOMALY_EXPORT_ROWS", 500)
 OPENING_HOURS = os.environ.get("OPENING_HOURS", "08:00-22:00")
+
+
+def _location_time_zones(raw: str) -> dict[str, str]:
+    """`code=Zone,...` to a dict, every zone checked against the time-zone database."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zones = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        code, _sep, zone = (side.strip() for side in item.partition("="))
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ImproperlyConfigured(f"LOCATION_TIME_ZONES: {zone!r} for location {code!r} "
+                                       f"is not a time zone such as Asia/Shanghai") from None
+        zones[code] = zone
+    return zones
+
+
+# Opening hours are read on each location's own clock (the zone of the client's location
+# in the event); a location not named here keeps TIME_ZONE. Example: "hk=Asia/Hong_Kong".
+LOCATION_TIME_ZONES = _location_time_zones(os.environ.get("LOCATION_TIME_ZONES", ""))
