@@ -1,0 +1,378 @@
+"""Phone and desktop: the staff, owner and auditor journeys at 390 px and at 1280 px.
+
+On every page visited: nothing scrolls sideways and the header is one row. The client page
+opens with the allergy banner; destructive actions ask first, and cancelling keeps the data.
+Each journey runs in one language and checks its last page again in the other.
+
+Set E2E_SCREENSHOTS to a folder to keep a full-page screenshot of every page checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone, translation
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from access import door
+from access import services as access_services
+from access.models import AccessReviewItem, Agreement, BreakGlass, Grant
+from audit import anomalies
+from records import services as records_services
+
+PASSWORD = "correct-horse-battery-9"  # noqa: S105 - the test people's password
+RECOVERY = "recovery-code-1"
+PHONE, DESKTOP = 390, 1280
+HEADER_ONE_ROW = 64  # px: one row of 44 px touch targets and its padding
+LOCALES = {"zh-hans": "zh-CN", "en": "en-US"}
+OTHER = {"zh-hans": "en", "en": "zh-hans"}
+REASON = "顾客到店要求当场染发，需要确认过敏史以免发生过敏反应"
+LONG_EMAIL = "lina.zhang.appointments.and.receipts.2026@a-very-long-salon-domain-example.cn"
+
+
+@dataclasses.dataclass
+class Screen:
+    page: object
+    width: int
+    language: str
+
+    @property
+    def phone(self) -> bool:
+        return self.width == PHONE
+
+
+@pytest.fixture
+def screen(browser, live_server, request):
+    width, language = request.param
+    context = browser.new_context(base_url=live_server.url, locale=LOCALES[language],
+                                  viewport={"width": width, "height": 844 if width == PHONE else 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield Screen(page, width, language)
+    context.close()
+
+
+def journeys(*params):
+    return pytest.mark.parametrize("screen", params, indirect=True,
+                                   ids=[f"{width}px-{lang}" for width, lang in params])
+
+
+@pytest.fixture
+def second_factor():
+    """An authenticator app and one recovery code for a person; returns the app's code."""
+
+    def enrol(user):
+        device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+        static = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+        StaticToken.objects.create(device=static, token=RECOVERY)
+        return lambda: f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
+
+    return enrol
+
+
+def in_language(language: str, message: str) -> str:
+    with translation.override(language):
+        return translation.gettext(message)
+
+
+def check(screen: Screen, name: str) -> None:
+    """The page fits the screen's width and its header is one row."""
+    page = screen.page
+    page.wait_for_load_state()
+    overflow = page.evaluate("""() => {
+        const width = window.innerWidth;
+        if (document.documentElement.scrollWidth <= width) return null;
+        const wide = [...document.querySelectorAll('body *')].filter(
+            el => el.getBoundingClientRect().right > width + 1 && !el.closest('.table-scroll'));
+        return {scrollWidth: document.documentElement.scrollWidth,
+                culprits: wide.slice(-5).map(el => el.outerHTML.slice(0, 120))};
+    }""")
+    assert overflow is None, f"{name} ({page.url}) scrolls sideways at {screen.width} px: {overflow}"
+    header = page.locator("header.topbar").bounding_box()
+    assert header["height"] <= HEADER_ONE_ROW, f"{name}: header is {header['height']} px high"
+    toggle = page.locator("#menu-toggle")
+    if toggle.count():
+        # A phone folds the navigation behind the menu button; a desktop shows it.
+        assert toggle.is_visible() == screen.phone, name
+        assert page.locator(".navlinks").is_visible() != screen.phone, name
+    if folder := os.environ.get("E2E_SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shot = f"{screen.width}-{screen.language}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.png"
+        page.screenshot(path=str(Path(folder) / shot), full_page=True)
+
+
+def go(screen: Screen, link: str) -> None:
+    """Follow a link of the main navigation, through the menu button on a phone."""
+    page = screen.page
+    if screen.phone:
+        page.click("#menu-toggle")
+        assert page.locator("#menu-toggle").get_attribute("aria-expanded") == "true"
+    with page.expect_navigation():
+        page.click(link)
+
+
+def switch_language(screen: Screen) -> str:
+    page = screen.page
+    if screen.phone:
+        page.click("#menu-toggle")
+    language = OTHER[screen.language]
+    with page.expect_navigation():
+        page.select_option("select[name=language]", language)
+    assert page.locator("html").get_attribute("lang") == language
+    return language
+
+
+def sign_in(screen: Screen, username: str, code=None) -> None:
+    page = screen.page
+    page.goto("/accounts/login/")
+    check(screen, "sign in")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    if "/accounts/otp/" in page.url:
+        check(screen, "two-factor check")
+        page.fill("#id_token", code())
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+    assert "/accounts/" not in page.url
+
+
+class Dialogs:
+    """Answers every question the page asks (no, unless told yes) and keeps the questions."""
+
+    def __init__(self, page):
+        self.asked: list[str] = []
+        self.accept = False
+        page.on("dialog", self._answer)
+
+    def _answer(self, dialog) -> None:
+        self.asked.append(dialog.message)
+        if self.accept:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+
+# -- the stylist ---------------------------------------------------------------------------
+@pytest.fixture
+def long_client(make_client, stylist):
+    """A client whose record the stylist opens in full, with words that do not break."""
+    client = make_client(full_name="张丽娜", phone="13812345678", email=LONG_EMAIL,
+                         birthday=dt.date(1991, 3, 14), allergies="对PPD染发剂过敏",
+                         contraindications="孕期，避免化学烫发", skin_type="混合性",
+                         assigned_staff=stylist)
+    records_services.treatment_add(actor=stylist, client=client, performed_on=timezone.localdate(),
+                                   service="染发", products=["Wella Koleston 7/1"],
+                                   colour_formula="7/1 + 8/0 1:1", price=388)
+    return client
+
+
+@journeys((PHONE, "zh-hans"), (DESKTOP, "en"), (PHONE, "en"))
+def test_stylist_finds_a_client_and_sees_the_allergy_banner_first(screen, stylist, long_client,
+                                                                  second_factor):
+    page = screen.page
+    sign_in(screen, "stylist", second_factor(stylist))
+    page.goto("/clients/")
+    check(screen, "client list")
+
+    page.fill("input[name=q]", "张丽娜")
+    with page.expect_navigation():
+        page.click("form.search button")
+    check(screen, "search results")
+    with page.expect_navigation():
+        page.click("main >> text=张丽娜")
+    check(screen, "client")
+
+    banner = page.locator("#allergy-banner")
+    assert banner.is_visible()
+    text = banner.inner_text()
+    assert "对PPD染发剂过敏" in text and "孕期，避免化学烫发" in text
+    assert in_language(screen.language, "Allergies") in text
+    assert in_language(screen.language, "Contraindications") in text
+    top = banner.bounding_box()
+    first_card = page.locator("main .card").first.bounding_box()
+    assert top["y"] + top["height"] <= first_card["y"], "the banner comes before the record"
+    assert top["y"] + top["height"] <= page.viewport_size["height"], "seen without scrolling"
+    assert LONG_EMAIL in page.inner_text("main")
+
+    with page.expect_navigation():
+        page.click(f"a[href='/clients/{long_client.pk}/edit/']")
+    check(screen, "client edit")
+    page.go_back()
+
+    switch_language(screen)
+    check(screen, "client, other language")
+    assert page.locator("#allergy-banner").is_visible()
+
+
+def test_a_receptionist_gets_no_allergy_banner(page, receptionist, long_client):
+    page.set_viewport_size({"width": PHONE, "height": 844})
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "reception")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(f"/clients/{long_client.pk}/")
+    assert page.locator("h1").inner_text().startswith("张丽娜")
+    assert page.locator("#allergy-banner").count() == 0
+    assert "PPD" not in page.content()
+
+
+# -- the owner -----------------------------------------------------------------------------
+@pytest.fixture
+def owners_week(owner, stylist, long_client, make_client):
+    """A manual grant to review, a break-glass awaiting the owner, an open access review."""
+    other = make_client(full_name="周敏", phone="13600001111", allergies="对乳胶过敏")
+    grant = access_services.grant_give(actor=owner, user=stylist, client=other)
+    glass = access_services.break_glass_open(
+        actor=stylist, client=make_client(full_name="陈静", phone="13700002222"), reason=REASON)
+    review = access_services.access_review_open()
+    return grant, glass, review, other
+
+
+@journeys((PHONE, "en"), (DESKTOP, "zh-hans"))
+def test_owner_manages_staff_and_every_destructive_step_asks_first(
+        screen, owner, stylist, owners_week, second_factor):
+    grant, glass, review, other = owners_week
+    page = screen.page
+    lang = screen.language
+    sign_in(screen, "owner", second_factor(owner))
+
+    go(screen, "#nav-dashboard")
+    check(screen, "dashboard")
+    assert other.code not in page.inner_text("#break-glass-alerts")
+
+    page.goto("/staff/people/")
+    check(screen, "staff list")
+    with page.expect_navigation():
+        page.click(f"a[href='/staff/people/{stylist.pk}/']")
+    check(screen, "staff member")
+
+    # Cancelling a revoke or a deactivation keeps everything as it was.
+    dialogs = Dialogs(page)
+    revoke = page.locator(f"form[action='/staff/grants/{grant.pk}/revoke/'] button")
+    revoke.click()
+    page.locator(f"form[action='/staff/people/{stylist.pk}/deactivate/'] button").click()
+    assert dialogs.asked == [
+        in_language(lang, "Revoke this grant? The person loses access to this client's full record at once."),
+        in_language(lang, "Sign this person out everywhere and revoke all their grants?"),
+    ]
+    grant.refresh_from_db()
+    stylist.refresh_from_db()
+    assert grant.revoked_at is None and stylist.is_active
+    assert f"/staff/people/{stylist.pk}/" in page.url
+
+    # Saying yes carries the revoke out.
+    dialogs.accept = True
+    with page.expect_navigation():
+        revoke.click()
+    dialogs.accept = False
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+    check(screen, "staff member after revoke")
+
+    # An access-review verdict and a break-glass verdict ask too.
+    page.goto(f"/staff/reviews/{review.pk}/")
+    check(screen, "access review")
+    page.locator("button[name=decision][value=revoke]").first.click()
+    assert dialogs.asked[-1] == in_language(
+        lang, "Revoke this grant? The verdict is final: the person loses access to this "
+              "client's full record.")
+    assert not AccessReviewItem.objects.filter(review=review).exclude(decision="pending").exists()
+
+    page.goto(f"/staff/break-glass/{glass.pk}/")
+    check(screen, "break-glass review")
+    page.locator("main form.card input[type=radio]").first.check()
+    page.fill("main form.card textarea", "已核实")
+    page.click("main form.card button[type=submit]")
+    assert dialogs.asked[-1] == in_language(lang, "Save this verdict? It cannot be changed afterwards.")
+    glass.refresh_from_db()
+    assert glass.verdict == BreakGlass.Verdict.PENDING
+
+    page.goto("/staff/policies/")
+    check(screen, "location policies")
+    page.goto("/clients/import/")
+    check(screen, "import")
+    page.goto(f"/audit/who-saw/?code={other.code}")
+    check(screen, "who saw my data")
+
+    # Publishing an agreement asks for the password first, then to confirm.
+    page.goto("/staff/agreement/new/")
+    check(screen, "confirm it is you")
+    page.fill("#id_password", PASSWORD)
+    if page.locator("#id_token").count():
+        page.fill("#id_token", RECOVERY)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    check(screen, "publish agreement")
+    published = Agreement.objects.count()
+    page.fill("#id_title", "保密协议 2027")
+    page.fill("#id_body", "客户资料只为服务客户而查看。")
+    page.click("main form button[type=submit]")
+    assert dialogs.asked[-1] == in_language(
+        lang, "Publish this agreement? Everyone must accept it before beauty records and health "
+              "notes open for them again.")
+    assert Agreement.objects.count() == published
+
+    page.goto(f"/staff/people/{stylist.pk}/")
+    switch_language(screen)
+    check(screen, "staff member, other language")
+    assert Grant.objects.filter(pk=grant.pk, revoked_at__isnull=False).exists()
+
+
+# -- the auditor ---------------------------------------------------------------------------
+@pytest.fixture
+def audited_week(stylist, receptionist, long_client, make_client, settings):
+    settings.OPENING_HOURS = "00:00-23:59:59.999999"  # only the break-glass rule fires
+    for _ in range(3):
+        with door.open_client(user=stylist, client=long_client, purpose="view client record"):
+            pass
+    with door.open_client(user=receptionist, client=long_client, purpose="view client record"):
+        pass
+    other = make_client(full_name="周敏", phone="13600001111", allergies="对乳胶过敏")
+    access_services.break_glass_open(actor=stylist, client=other, reason=REASON)
+    [alert] = anomalies.detect()
+    return alert
+
+
+@journeys((PHONE, "zh-hans"), (DESKTOP, "en"))
+def test_auditor_reads_the_log_on_a_phone_and_a_desktop(screen, auditor, stylist, long_client,
+                                                       audited_week, second_factor):
+    page = screen.page
+    sign_in(screen, "auditor", second_factor(auditor))
+    page.goto("/audit/")
+    check(screen, "audit log")
+
+    page.select_option("#audit-filter select[name=person]", str(stylist.pk))
+    with page.expect_navigation():
+        page.click("#audit-filter button[type=submit]")
+    check(screen, "audit log, one person")
+    assert page.locator("table.events tbody tr").count() >= 4
+
+    with page.expect_navigation():
+        page.click(f"table.events a[href='/audit/people/{stylist.pk}/']  >> nth=0")
+    check(screen, "person timeline")
+    with page.expect_navigation():
+        page.click(f"table.events a[href='/audit/clients/{long_client.code}/'] >> nth=0")
+    check(screen, "client history")
+
+    page.goto("/audit/alerts/")
+    check(screen, "alerts")
+    with page.expect_navigation():
+        page.click(f"a[href='/audit/alerts/{audited_week.pk}/']")
+    check(screen, "alert")
+    page.goto("/audit/charts/")
+    check(screen, "charts")
+
+    switch_language(screen)
+    check(screen, "charts, other language")
+    go(screen, "#nav-audit")
+    check(screen, "audit log, other language")
