@@ -3,7 +3,6 @@ header that says which column holds what."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -11,7 +10,6 @@ import os
 import re
 import unicodedata
 import warnings
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -23,9 +21,8 @@ from django.utils.translation import gettext as _
 from records import importing  # for MAX_ROWS, which lives on the package
 
 from .columns import LABELS, TITLES
-
-# A workbook is a zip of XML; refuse one that would inflate far beyond any real export.
-MAX_INFLATION = 25
+from .encoding import decode_csv
+from .workbook import check_workbook
 
 _TITLE_NOISE = re.compile(r"[\s_\-*:：]+")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -75,22 +72,8 @@ def _kind(filename: str, data: bytes) -> str:
     return ext[1:]
 
 
-def _decode(data: bytes) -> str:
-    encodings = ("utf-16",) if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
-        else ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" not in text:
-            return text
-    raise ValidationError(_("The file is not readable text in UTF-8 or GB18030: save it again "
-                            "as CSV (UTF-8)."))
-
-
 def _csv_lines(data: bytes) -> Iterator[list[str]]:
-    text = _decode(data)
+    text = decode_csv(data)
     first_line = text.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count)  # exports use commas, tabs or semicolons
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -101,18 +84,13 @@ def _csv_lines(data: bytes) -> Iterator[list[str]]:
                               % {"line": reader.line_num}) from None
 
 
-def _check_inflation(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise ValidationError(_("This file is not a readable .xlsx workbook.")) from None
-    if inflated > MAX_INFLATION * settings.IMPORT_MAX_BYTES:
-        raise ValidationError(_("This workbook is too large once unpacked."))
+def max_lines() -> int:
+    """The most lines a sheet may have, header and blank lines included."""
+    return 2 * importing.MAX_ROWS + 1
 
 
 def _xlsx_lines(data: bytes) -> Iterator[Sequence[object]]:
-    _check_inflation(data)
+    check_workbook(data, max_lines=max_lines())
     unreadable = ValidationError(_("This file is not a readable .xlsx workbook."))
     try:
         with warnings.catch_warnings():
@@ -123,8 +101,16 @@ def _xlsx_lines(data: bytes) -> Iterator[Sequence[object]]:
     try:
         if not book.worksheets:
             raise unreadable
+        sheet = book.worksheets[0]
         try:
-            yield from book.worksheets[0].iter_rows(values_only=True)
+            header = next(sheet.iter_rows(max_row=1, values_only=True), None)
+            if header is None:
+                return
+            yield header
+            # Rows are cut to the header's width and the read stops one line past the
+            # limit, whatever the sheet's own <dimension> says.
+            yield from sheet.iter_rows(min_row=2, max_row=max_lines() + 1,
+                                       max_col=max(len(header), 1), values_only=True)
         except Exception:  # same: the sheet XML is read lazily, row by row
             raise unreadable from None
     finally:
@@ -180,6 +166,9 @@ def _collect(lines: Iterable[Sequence[object]]) -> Sheet:
     columns, ignored = _map_header(header)
     rows: list[tuple[int, dict[str, object]]] = []
     for line, cells in enumerate(lines, start=2):
+        if line > max_lines():
+            raise ValidationError(_("The file has more than %(max)d lines: split it into "
+                                    "smaller files.") % {"max": max_lines()})
         raw = {name: cells[i] if i < len(cells) else None for i, name in columns.items()}
         if all(_is_blank(value) for value in raw.values()):
             continue
