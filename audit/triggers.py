@@ -83,18 +83,31 @@ def _sqlite_statements(table: str) -> list[str]:
 _PG_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
 BEGIN
-  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_accessevent' AND EXISTS (
-      SELECT 1 FROM audit_prunepermit WHERE up_to_seq >= OLD.seq) THEN
-    RETURN OLD;
+  IF TG_OP = 'DELETE' AND TG_TABLE_NAME = 'audit_accessevent' THEN
+    IF EXISTS (SELECT 1 FROM audit_prunepermit WHERE up_to_seq >= OLD.seq) THEN
+      RETURN OLD;
+    END IF;
   END IF;
-  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_chainhead'
-      AND NEW.id = OLD.id AND NEW.seq > OLD.seq THEN
-    RETURN NEW;
+  RAISE EXCEPTION '{_REFUSE}';
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION audit_head_forward() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW.id = OLD.id AND NEW.seq > OLD.seq THEN
+      RETURN NEW;
+    END IF;
   END IF;
-  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_alert'
-      AND ({", ".join(f"NEW.{c}" for c in _ALERT_FIXED)})
-      IS NOT DISTINCT FROM ({", ".join(f"OLD.{c}" for c in _ALERT_FIXED)}) THEN
-    RETURN NEW;
+  RAISE EXCEPTION '{_REFUSE}';
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION audit_alert_workflow() RETURNS trigger AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF ({", ".join(f"NEW.{c}" for c in _ALERT_FIXED)})
+        IS NOT DISTINCT FROM ({", ".join(f"OLD.{c}" for c in _ALERT_FIXED)}) THEN
+      RETURN NEW;
+    END IF;
   END IF;
   RAISE EXCEPTION '{_REFUSE}';
 END $$ LANGUAGE plpgsql;
@@ -114,9 +127,11 @@ BEGIN
   RAISE EXCEPTION '{_REFUSE}';
 END $$ LANGUAGE plpgsql;
 """  # noqa: S608 - made of this module's constants only
+_PG_FUNCTION = {None: "audit_append_only", "forward": "audit_head_forward",
+                "workflow": "audit_alert_workflow"}
 _PG_ROW = """
 CREATE TRIGGER {table}_append_only BEFORE {ops} ON {table}
-FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+FOR EACH ROW EXECUTE FUNCTION {function}();
 """
 _PG_TRUNCATE = """
 CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
@@ -142,8 +157,8 @@ def install(connection) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(_PG_FUNCTIONS)
             for table in tables:
-                deletable = _GUARDED[table][1]
-                cursor.execute(_PG_ROW.format(table=table,
+                update, deletable = _GUARDED[table]
+                cursor.execute(_PG_ROW.format(table=table, function=_PG_FUNCTION[update],
                                               ops="UPDATE" if deletable else "UPDATE OR DELETE"))
                 if not deletable:
                     cursor.execute(_PG_TRUNCATE.format(table=table))
