@@ -296,3 +296,16 @@ def test_the_list_filter_and_the_single_record_check_agree(owner, outsider, make
     one_by_one = {c.pk for c in Client.objects.all() if decider.may_see(c)}
     assert listed == one_by_one == {c.pk for c in theirs} | {live.pk}
     assert untouched.pk not in listed
+
+
+def test_a_grant_without_its_guardian_permission_opens_nothing_beyond_contact(
+        login, owner, stylist, unassigned_client):
+    """The ledger row alone is not enough: the decision asks guardian too."""
+    records_services.client_assign(actor=owner, client=unassigned_client, staff_user=stylist)
+    assert HEALTH in detail_page(login(stylist), unassigned_client)
+    UserObjectPermission.objects.filter(user=stylist, object_pk=str(unassigned_client.pk)).delete()
+    assert _live_grant(stylist, unassigned_client) is not None
+    page = detail_page(login(stylist), unassigned_client)
+    assert HEALTH not in page
+    event = AccessEvent.objects.filter(action="client.open", actor=stylist).latest("id")
+    assert event.data_class == 2
