@@ -98,7 +98,7 @@ def check(screen: Screen, name: str) -> None:
     header = page.locator("header.topbar").bounding_box()
     assert header["height"] <= HEADER_ONE_ROW, f"{name}: header is {header['height']} px high"
     toggle = page.locator("#menu-toggle")
-    if toggle.count():
+    if toggle.count() and toggle.get_attribute("aria-expanded") == "false":
         # A phone folds the navigation behind the menu button; a desktop shows it.
         assert toggle.is_visible() == screen.phone, name
         assert page.locator(".navlinks").is_visible() != screen.phone, name
@@ -182,6 +182,13 @@ def test_stylist_finds_a_client_and_sees_the_allergy_banner_first(screen, stylis
     sign_in(screen, "stylist", second_factor(stylist))
     page.goto("/clients/")
     check(screen, "client list")
+    if screen.phone:
+        page.click("#menu-toggle")
+        assert page.locator(".navlinks a[href='/clients/']").is_visible()
+        assert page.locator(".account form[action='/accounts/logout/'] button").is_visible()
+        check(screen, "menu open")
+        page.keyboard.press("Escape")
+        assert not page.locator(".navlinks").is_visible()
 
     page.fill("input[name=q]", "张丽娜")
     with page.expect_navigation():
@@ -351,6 +358,10 @@ def test_auditor_reads_the_log_on_a_phone_and_a_desktop(screen, auditor, stylist
     page.goto("/audit/")
     check(screen, "audit log")
 
+    fold = page.locator("#audit-filter details")
+    assert fold.evaluate("details => details.open") != screen.phone, "folded on a phone"
+    if screen.phone:
+        page.click("#audit-filter summary")
     page.select_option("#audit-filter select[name=person]", str(stylist.pk))
     with page.expect_navigation():
         page.click("#audit-filter button[type=submit]")
