@@ -8,6 +8,7 @@ nothing, so a damaged row read all day raises one alert, not one per request.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -19,6 +20,8 @@ from django.utils.translation import gettext_noop as N_
 from audit import services as audit
 from audit.models import Alert
 from vault.scope import DamageNote
+
+log = logging.getLogger(__name__)
 
 ACTION = "integrity.damaged_value"
 RULE = "integrity"  # an Alert rule of its own: the alerts pages show it beside the others
@@ -34,8 +37,15 @@ def damaged_values_report(*, user, notes: Iterable[DamageNote],
     rows: dict[tuple[str, str], list[DamageNote]] = {}
     for note in notes:
         rows.setdefault((note.model, str(note.row)), []).append(note)
-    return sum(_alert_row(user, found, clients.get(found[0].subject))
-               for found in rows.values())
+    raised = 0
+    for found in rows.values():
+        try:
+            raised += _alert_row(user, found, clients.get(found[0].subject))
+        except audit.AuditUnavailable:
+            # The page was shown; its alert is not lost: with no alert row written, the next
+            # opening of the row tries again.
+            log.error("integrity alert for a damaged %s row could not be written", found[0].model)
+    return raised
 
 
 def _alert_row(user, notes: list[DamageNote], client) -> bool:

@@ -166,3 +166,28 @@ def test_a_job_still_stops_at_a_damaged_value(client_record, damaged_allergy):
         with pytest.raises(IntegrityError):
             note.allergies  # noqa: B018
     assert not _alerts().exists()
+
+
+def test_an_alert_that_cannot_be_written_does_not_take_the_page_down_and_comes_later(
+        login, owner, client_record, damaged_allergy, monkeypatch):
+    from django.db import DatabaseError
+
+    from audit import services as audit_services
+
+    append = audit_services._append
+
+    def refuse_integrity(event):
+        if event.action == "integrity.damaged_value":
+            raise DatabaseError("audit store unavailable")
+        return append(event)
+
+    http = login(owner)
+    url = reverse("records:client_detail", args=[client_record.pk])
+    with monkeypatch.context() as patch:
+        patch.setattr(audit_services, "_append", refuse_integrity)
+        response = http.get(url)
+    assert response.status_code == 200 and MARK in response.content.decode()
+    assert not _alerts().exists()
+    assert http.get(url).status_code == 200
+    assert _alerts().count() == 1
+    assert AccessEvent.objects.filter(action="integrity.damaged_value").count() == 1
