@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from urllib.parse import urlencode
 
-import qrcode
-import qrcode.image.svg
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +26,7 @@ from audit import services as audit
 
 from . import pending, policy
 from .middleware import needs_otp
+from .qr import qr_svg
 
 REAUTH_AT = "sv_reauth_at"
 RECOVERY_CODES = 10
@@ -89,9 +89,11 @@ def otp_verify(request):
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next(request)})
 
 
-def _qr_svg(url: str) -> str:
-    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
-    return image.to_string(encoding="unicode")
+def base32_key(device: TOTPDevice) -> str:
+    """The key as authenticator apps take it when typed: base32 in groups of four (the
+    device stores hex)."""
+    key = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(key[i:i + 4] for i in range(0, len(key), 4))
 
 
 @login_required
@@ -110,7 +112,9 @@ def otp_setup(request):
         if device.verify_token("".join(form.cleaned_data["token"].split())):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _new_recovery_codes(user)
+            # A new authenticator replaces the old phone: its codes stop working now.
+            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+            codes = recovery_codes_make(user)
             otp_login(request, device)
             _record(user, "auth.otp_enrol")
             return render(request, "registration/otp_recovery_codes.html",
@@ -118,11 +122,11 @@ def otp_setup(request):
         form.add_error("token", _("This code does not match. Check the time on your phone "
                                   "and enter the current code."))
     return render(request, "registration/otp_setup.html", {
-        "form": form, "qr": _qr_svg(device.config_url), "secret": device.key,
+        "form": form, "qr": qr_svg(device.config_url), "secret": base32_key(device),
         "next": _next(request)})
 
 
-def _new_recovery_codes(user) -> list[str]:
+def recovery_codes_make(user) -> list[str]:
     static, _created = StaticDevice.objects.get_or_create(
         user=user, name="recovery", defaults={"confirmed": True})
     static.token_set.all().delete()

@@ -3,7 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -19,8 +20,9 @@ class StaffCreateForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
     location = forms.ModelChoiceField(label=_("Location"), queryset=Location.objects.all(),
                                       required=False)
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput,
-                               help_text=_("At least 12 characters; not a common password."))
+    email = forms.EmailField(label=_("Email (optional)"), required=False,
+                             help_text=_("Where mail is set up, the invitation link is also "
+                                         "sent here."))
 
     def clean_username(self):
         name = self.cleaned_data["username"]
@@ -32,13 +34,17 @@ class StaffCreateForm(forms.Form):
         data = super().clean()
         if data.get("role") not in (Role.OWNER, Role.AUDITOR, None) and not data.get("location"):
             self.add_error("location", _("Staff of this role work at a location."))
-        if data.get("password"):
-            user = get_user_model()(username=data.get("username", ""))
-            try:
-                password_validation.validate_password(data["password"], user)
-            except forms.ValidationError as exc:
-                self.add_error("password", exc)
         return data
+
+
+class OwnPasswordForm(SetPasswordForm):
+    """The person's own password, set on their invitation or reset link (Django's
+    password validators apply)."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        for name in ("new_password1", "new_password2"):
+            self.fields[name].widget.attrs["autocomplete"] = "new-password"
 
 
 class RoleForm(forms.Form):

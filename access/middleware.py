@@ -18,7 +18,10 @@ from . import policy
 
 LOGIN_AT = "sv_login_at"
 SEEN_AT = "sv_seen_at"
-OPEN_PATHS = ("/accounts/", "/i18n/", "/static/")
+# Reachable before the second factor: signing in and out, the check and enrolment
+# themselves, and invitation links (the account page is not among them).
+OPEN_PATHS = ("/accounts/login/", "/accounts/logout/", "/accounts/otp/", "/accounts/reauth/",
+              "/accounts/invitation/", "/i18n/", "/static/")
 SEEN_RESOLUTION = 30  # seconds
 
 

@@ -233,3 +233,41 @@ class AccessReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.review_id}:{self.grant_id}={self.decision}"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link on which a person sets their own password and enrols
+    their second factor: to join, or to start again after a lost password or phone.
+
+    Only a hash of the token is kept; the link is shown to the owner once, when issued.
+    """
+
+    class Kind(models.TextChoices):
+        INVITE = "invite", _("Invitation")
+        RESET = "reset", _("Reset of password and second factor")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("invitation", "Open")
+        USED = "used", _("Used")
+        EXPIRED = "expired", _("Expired")
+        REVOKED = "revoked", _("Replaced by a newer link")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="invitations")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["state", "expires_at"])]
+        verbose_name = _("invitation")
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id} ({self.state})"

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import invitations, services
 
 
 @shared_task
@@ -23,3 +23,8 @@ def open_access_review() -> bool:
 @shared_task
 def close_due_access_reviews() -> int:
     return services.access_review_close_due()
+
+
+@shared_task
+def expire_invitations() -> int:
+    return invitations.invitations_expire()

@@ -25,7 +25,6 @@ from .forms import (
     PolicyForm,
     ReviewForm,
     RoleForm,
-    StaffCreateForm,
     TrainingForm,
 )
 from .models import (
@@ -90,18 +89,6 @@ def dashboard(request):
 @owner_required
 def staff_list(request):
     return render(request, "access/staff_list.html", {"profiles": _staff_rows()})
-
-
-@owner_required
-@reauth_required
-@require_http_methods(["GET", "POST"])
-def staff_create(request):
-    form = StaffCreateForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        profile = services.staff_create(actor=request.user, **form.cleaned_data)
-        messages.success(request, _("Staff member %(name)s created.") % {"name": profile})
-        return redirect("access:staff_detail", pk=profile.user_id)
-    return render(request, "access/staff_form.html", {"form": form})
 
 
 def _profile(pk) -> StaffProfile:

@@ -47,7 +47,7 @@ from PIL import Image
 
 ACTORS = ("anonymous", "owner", "manager", "stylist", "receptionist", "auditor", "outsider")
 STAFF_ROLES = ACTORS[1:]
-OTP_ACTORS = ("owner", "manager", "auditor")  # settings.OTP_REQUIRED_ROLES
+OTP_ACTORS = ("owner", "manager", "stylist", "auditor", "outsider")  # OTP_REQUIRED_ROLES
 
 # -- expectations ----------------------------------------------------------------------
 LOGIN = "/accounts/login/"
@@ -68,11 +68,12 @@ class Rule:
              or visible, L3, L4, assigner (a client object: by the actor's ceiling for it)
     args     what the ids in the URL point at: none, client, photo, form, staff, person
              (user ids), grant, glass (break-glass record), review (access review), alert,
-             code (a client code)
+             code (a client code), invite (an invitation token)
     get      answer to an allowed GET; post: to an allowed POST of `payload` (None: no POST)
     missing  answer to an actor who passes, for an id that does not exist
     anon_*   answers to an anonymous visitor
     reauth   the view asks for the password again (the matrix signs in re-authenticated)
+    get_for  answers to an allowed GET that differ by actor: ((actor, answer), ...)
     """
 
     allow: str
@@ -84,20 +85,29 @@ class Rule:
     anon_get: tuple = TO_LOGIN
     anon_post: tuple = TO_LOGIN
     reauth: bool = False
+    get_for: tuple = ()
 
 
 STAFF_PAGE = "/staff/people/{pk}/"
 
 TABLE: dict[str, Rule] = {
     # -- public and account pages
-    "home": Rule("anyone", get=to("/clients/"), anon_get=to("/clients/")),
-    "login": Rule("anyone", get=to("/clients/"), post=to("/clients/"), payload=(("username", ""),),
+    # Each role lands on its own page.
+    "home": Rule("anyone", get=to("/clients/"), anon_get=to(LOGIN),
+                 get_for=(("owner", to("/staff/")), ("auditor", to("/audit/")))),
+    "login": Rule("anyone", get=to("/"), post=to("/"), payload=(("username", ""),),
                   anon_get=OK, anon_post=OK),
     "logout": Rule("anyone", get=NOT_ALLOWED, post=to(LOGIN), anon_get=NOT_ALLOWED,
                    anon_post=to(LOGIN)),
     "otp_verify": Rule("signed_in", post=OK, payload=(("token", ""),)),
     "otp_setup": Rule("signed_in", post=OK, payload=(("token", ""),)),
     "reauth": Rule("signed_in", post=OK, payload=(("password", ""),)),
+    "account": Rule("signed_in"),
+    # Every actor of the matrix has an authenticator, so new codes are made and shown.
+    "recovery_codes_new": Rule("signed_in", get=NOT_ALLOWED, post=OK, reauth=True),
+    # Anyone may follow a link; one that is not (or no longer) valid is not found.
+    "invitation_accept": Rule("anyone", "invite", post=(404, None), payload=(("x", ""),),
+                              anon_get=(404, None), anon_post=(404, None)),
     # No agreement is in force in the matrix, so a POST has nothing to accept.
     "agreement": Rule("signed_in", post=OK, payload=(("accept", "1"),)),
     # -- the owner's pages
@@ -111,6 +121,8 @@ TABLE: dict[str, Rule] = {
                                     reauth=True),
     "access:staff_reactivate": Rule("owner", "staff", get=NOT_ALLOWED, post=to(STAFF_PAGE)),
     "access:staff_unlock": Rule("owner", "staff", get=NOT_ALLOWED, post=to(STAFF_PAGE)),
+    # The reset link is shown on the answer, once.
+    "access:staff_reset": Rule("owner", "staff", get=NOT_ALLOWED, post=OK, reauth=True),
     "access:staff_training": Rule("owner", "staff", get=NOT_ALLOWED, post=to(STAFF_PAGE),
                                   payload=(("course", ""),)),
     "access:grant_give": Rule("owner", "staff", get=NOT_ALLOWED, post=to(STAFF_PAGE),
@@ -164,6 +176,7 @@ KINDS = {
     "grant": ("missing", "existing"),
     "glass": ("missing", "existing"),
     "review": ("missing", "existing"),
+    "invite": ("missing",),
 }
 
 # The four clients: A and B at the location "bj", C and D at "sh".
@@ -207,6 +220,8 @@ def expected(rule: Rule, actor: str, kind: str, method: str) -> tuple:
     if actor == "anonymous":
         return rule.anon_get if method == "GET" else rule.anon_post
     success = rule.get if method == "GET" else rule.post
+    if method == "GET":
+        success = dict(rule.get_for).get(actor, success)
     if rule.args in CLIENT_ARGS:
         return success if allowed(rule, actor, kind) else (404, None)
     if not allowed(rule, actor, kind):
@@ -323,6 +338,8 @@ class World:
             return {"pk" if args == "staff" else "user_id": user_id}
         if args == "code":
             return {"code": "ZZ-404404" if kind == "missing" else self.clients["A"].code}
+        if args == "invite":
+            return {"token": "no-such-invitation-token"}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"

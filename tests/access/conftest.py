@@ -42,6 +42,15 @@ def totp_token(device) -> str:
     return f"{totp.token():0{device.digits}d}"
 
 
+def password_and_code(user) -> dict[str, str]:
+    """What the re-authentication page takes from `user`: the password, and the current
+    code of their authenticator when they have one (every role that reads health data)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return {"password": PASSWORD} | ({"token": totp_token(device)} if device else {})
+
+
 def jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (32, 24), (180, 120, 90)).save(out, format="JPEG")

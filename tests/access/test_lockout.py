@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from audit.models import AccessEvent
 from tests.access.conftest import PASSWORD
+from tests.conftest import verify_otp
 
 WRONG = "not-the-password-1"
 
@@ -70,6 +71,7 @@ def test_the_owner_sees_the_lock_and_unlocks_the_person(browser, locked, login, 
     response = http.post(unlock)
     assert response.status_code == 302
     assert _sign_in(browser).status_code == 302
+    verify_otp(browser, stylist)  # a stylist's second factor, as the check would
     assert browser.get(reverse("records:client_list")).status_code == 200
     assert AccessEvent.objects.filter(action="auth.unlock", actor=owner).exists()
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from records import demo
@@ -65,10 +66,11 @@ class Command(BaseCommand):
                      else "all locations")
             self.stdout.write(f"  {login.username:<14} {login.role:<11} {where}")
         self.stdout.write(f"  password: {password.value}   (from {password.source})")
-        codes = demo.demo_recovery_codes(usernames=[login.username for login in logins])
-        if codes:
-            self.stdout.write("  Two-factor sign-in is required for these; enrol an authenticator "
-                              "app at first sign-in, or use a one-time recovery code:")
-            for username, tokens in sorted(codes.items()):
-                self.stdout.write(f"    {username:<12} {' '.join(tokens)}")
+        # Recovery codes are shown once, to their owner, when made: never printed here.
+        second = sorted(login.username for login in logins
+                        if login.role in settings.OTP_REQUIRED_ROLES)
+        if second:
+            self.stdout.write(f"  Two-factor sign-in for {', '.join(second)}: each sets up an "
+                              "authenticator app at first sign-in (QR code and key on screen) "
+                              "and sees their recovery codes once, there.")
         self.stdout.write("")
