@@ -123,8 +123,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "access.auth_views.locked_out"
 AXES_VERBOSE = False
-# Two-factor (django-otp): TOTP required for these roles before anything else opens.
-OTP_REQUIRED_ROLES = envlist("OTP_REQUIRED_ROLES", "owner,manager,auditor")
+# Two-factor (django-otp): TOTP required for these roles before anything else opens:
+# every role that can read health data, and the auditor.
+OTP_REQUIRED_ROLES = envlist("OTP_REQUIRED_ROLES", "owner,manager,stylist,beautician,auditor")
+# Invitation and reset links: single use, valid this many hours.
+INVITATION_HOURS = envint("INVITATION_HOURS", 72)
 OTP_TOTP_ISSUER = "Salon Vault"
 # Sessions: idle timeout and absolute lifetime, and how recent a re-authentication must be.
 SESSION_IDLE_SECONDS = envint("SESSION_IDLE_SECONDS", 15 * 60)
@@ -204,8 +207,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "records:client_list"
+LOGIN_REDIRECT_URL = "home"  # each role lands on its own page (access.auth_views.home)
 LOGOUT_REDIRECT_URL = "login"
+# Mail carries invitation and reset links when EMAIL_HOST is set; otherwise the owner
+# hands the link over (copied, or as a QR code).
+EMAIL_HOST = envstr("EMAIL_HOST") or ""
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL") or "salon-vault@localhost"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -322,6 +333,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-planner-statistics": {"task": "records.tasks.refresh_statistics",
                                    "schedule": _crontab("40 3 * * *")},
     "end-break-glass": {"task": "access.tasks.end_break_glass", "schedule": 60},
+    "expire-invitations": {"task": "access.tasks.expire_invitations", "schedule": 600},
     "open-access-review": {"task": "access.tasks.open_access_review",
                            "schedule": _crontab(ACCESS_REVIEW_CRON)},
     "close-due-access-reviews": {"task": "access.tasks.close_due_access_reviews",
