@@ -6,10 +6,11 @@ from audit.integrity import verify_and_record
 
 
 class Command(BaseCommand):
-    help = ("Verify the audit hash chain and report the first broken link. By default from "
-            "the last link an earlier run verified and signed (the whole chain from the "
-            "latest signed checkpoint when there is none, or when the last full run is older "
-            "than a week); --full checks the whole chain.")
+    help = ("Verify the audit hash chain and report the first event that disagrees. By "
+            "default from the last link an earlier run verified and signed (the whole chain "
+            "when there is none, or when the last full run is older than a week), and against "
+            "the latest signed checkpoint of the head kept outside the database; --full checks "
+            "the whole chain against every checkpoint.")
 
     def add_arguments(self, parser):
         parser.add_argument("--full", action="store_true",
