@@ -310,6 +310,9 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     check(screen, "import")
     page.goto(f"/audit/who-saw/?code={other.code}")
     check(screen, "who saw my data")
+    page.evaluate("window.print = () => { window.printed = true; }")
+    page.click("#subject-report button[data-print]")
+    assert page.evaluate("window.printed === true")
 
     # Publishing an agreement asks for the password first, then to confirm.
     page.goto("/staff/agreement/new/")
