@@ -243,6 +243,16 @@ def test_a_cut_tail_with_the_head_moved_back_fails(db):
     assert VerificationRun.objects.order_by("-pk").first().first_bad_seq == 4
 
 
+def test_events_deleted_after_the_last_checkpoint_fail_by_the_head(db):
+    write(3)
+    _checkpoint()
+    write(3)
+    with triggers_lifted() as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_accessevent WHERE seq > %s", [4])
+    message = _broken("--full")
+    assert "#5" in message and "removed" in message
+
+
 def test_a_cut_tail_is_caught_by_the_nightly_run_too(db):
     write(5)
     _checkpoint()
