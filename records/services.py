@@ -141,8 +141,9 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
 def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
               treatment: Treatment | None = None) -> Photo:
     clean = uploads.clean_photo(upload)
+    # In a transaction, so that a failed insert takes the sealed file it wrote with it.
     with door.open_client(user=actor, client=client, purpose=N_("add a photo"),
-                          action="photo.create", want=DataClass.L4):
+                          action="photo.create", want=DataClass.L4), transaction.atomic():
         photo = Photo.objects.create(
             client=client, treatment=treatment, kind=kind, taken_on=taken_on, uploaded_by=actor,
             image=clean.data, content_type=clean.content_type, byte_size=len(clean.data),
@@ -161,14 +162,15 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
     with door.open_for_system(actor="thumbnailer", purpose=N_("make a photo thumbnail"),
                               subjects=[photo.client_id], ceiling=DataClass.L4):
         photo.thumbnail = uploads.thumbnail(photo.image.read())
-        photo.save(update_fields=["thumbnail"])
+        with transaction.atomic():
+            photo.save(update_fields=["thumbnail"])
     return True
 
 
 def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date) -> ClientForm:
     clean = uploads.clean_form_document(upload)
     with door.open_client(user=actor, client=client, purpose=N_("add a signed form"),
-                          action="form.create", want=DataClass.L4):
+                          action="form.create", want=DataClass.L4), transaction.atomic():
         return ClientForm.objects.create(
             client=client, kind=kind, signed_on=signed_on, uploaded_by=actor,
             document=clean.data, content_type=clean.content_type, byte_size=len(clean.data),

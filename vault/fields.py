@@ -27,7 +27,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.functional import cached_property
 
-from . import aead, blind
+from . import aead, blind, rollback
 from .classes import DataClass
 from .errors import IntegrityError, SealedError
 from .scope import SEALED_TEXT, Damaged, DamageNote, Sealed, _scope, current, note_damage
@@ -401,7 +401,9 @@ class EncryptedFileField(models.CharField):
         generation, cipher = scope.sealing_cipher(subject)
         blob = aead.seal(cipher, aead.KeyId(subject, generation), bytes(raw),
                          self._context(model_instance, subject, name))
-        _write_atomically(_files_root() / name[:2] / name, blob)
+        path = _files_root() / name[:2] / name
+        _write_atomically(path, blob)
+        rollback.undo_on_rollback(lambda: path.unlink(missing_ok=True), what="sealed file")
         model_instance.__dict__[self.attname] = name
         model_instance.__dict__.setdefault("_vault_file_written", {})[self.attname] = True
         return name

@@ -10,7 +10,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import transaction
 
-from . import keyring
+from . import keyring, rollback
 from .errors import IntegrityError, KeyringError, ShreddedError
 from .models import DataKey, ShredRecord
 
@@ -56,7 +56,22 @@ def create(subjects: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[int, AESGCM]]
     _refuse_shredded(subjects)
     fresh = {s: os.urandom(DEK_BYTES) for s in subjects}
     DataKey.objects.bulk_create([wrap(s, 1, dek) for s, dek in fresh.items()], batch_size=2000)
+    # The keys commit in the vault database now; if the rows they were made for roll back,
+    # they go too. (The undo holds the ids only, never the keys.)
+    made = list(fresh)
+    rollback.undo_on_rollback(lambda: discard(made), what="data keys")
     return {s: (1, AESGCM(dek)) for s, dek in fresh.items()}
+
+
+def discard(subjects: Iterable[uuid.UUID]) -> int:
+    """Delete the first keys of subjects whose rows were never kept (a rolled-back create,
+    a failed import). Not shredding: there is no data to make unreadable, so no ledger."""
+    subjects = list(subjects)
+    deleted = 0
+    for i in range(0, len(subjects), 2000):
+        deleted += DataKey.objects.filter(subject_id__in=subjects[i:i + 2000],
+                                          generation=1).delete()[0]
+    return deleted
 
 
 def load(subjects: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, int], AESGCM]:
