@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from vault.classes import DataClass
 
 from .models import ClientForm, Photo
+from .phones import validate_phone
 from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS
 
 
@@ -15,9 +16,10 @@ class ClientRecordForm(forms.Form):
     """Contact, profile and health fields; only those within the user's ceiling are shown."""
 
     full_name = forms.CharField(label=_("Full name"), max_length=100)
-    phone = forms.RegexField(label=_("Phone"), max_length=30, required=False,
-                             regex=r"^[\d\s+\-()]{5,30}$",
-                             error_messages={"invalid": _("Enter a phone number of digits.")})
+    phone = forms.CharField(label=_("Phone"), max_length=30, required=False,
+                            validators=[validate_phone],
+                            help_text=_("A mainland mobile, or the number with its country "
+                                        "code (+852 …)."))
     wechat_id = forms.CharField(label=_("WeChat ID"), max_length=60, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
     birthday = forms.DateField(label=_("Birthday"), required=False,
@@ -112,10 +114,23 @@ class SignedForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("Spreadsheet (.csv or .xlsx)"))
     location = forms.ModelChoiceField(label=_("Location"), queryset=None)
+    update = forms.BooleanField(
+        label=_("Update clients already present"), required=False,
+        help_text=_("Rows that match a client at the location and differ from it change that "
+                    "client (allergies included). Empty cells never erase anything. You see "
+                    "every change on the preview before anything is written."))
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = locations
+
+
+class ImportConfirmForm(forms.Form):
+    """The preview's confirm button: which staged file, its key, and the plan that was shown."""
+
+    staging = forms.UUIDField(widget=forms.HiddenInput)
+    key = forms.CharField(max_length=100, widget=forms.HiddenInput)
+    digest = forms.CharField(max_length=64, widget=forms.HiddenInput)
 
 
 class AssignForm(forms.Form):

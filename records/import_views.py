@@ -1,4 +1,9 @@
-"""The spreadsheet import page: owners and managers bring clients over from an old system."""
+"""The spreadsheet import pages: owners and managers bring clients over from an old system.
+
+Upload, then a preview of what the import would do line by line (nothing written), then
+confirm. Between the two the file is kept only as ciphertext whose key is in the preview
+page (records.importing.staging).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,20 @@ from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from access import door, policy
 from access.models import Location, Role, StaffProfile
 
 from . import importing
-from .forms import ImportForm
+from .forms import ImportConfirmForm, ImportForm
+from .importing import staging
 
 IMPORTERS = {Role.OWNER, Role.MANAGER}
 ERRORS_SHOWN = 500
+REPORT_SHOWN = 1000
+# The preview lists what needs a look first.
+_ORDER = {"changed": 0, "skipped": 1, "unchanged": 2, "new": 3}
 
 
 class MemoryOnlyUploadHandler(FileUploadHandler):
@@ -63,12 +72,75 @@ def import_upload(request):
 def _import_upload(request):
     profile = _importer(request.user)
     form = _import_form(request, profile)
-    result = None
     if request.method == "POST" and form.is_valid():
-        result = _run(request, form)
+        return _preview(request, form)
+    return _upload_page(request, form)
+
+
+@require_POST
+@login_required
+def import_confirm(request):
+    profile = _importer(request.user)
+    form = ImportConfirmForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(_gone_message())
+        held, upload = staging.unstage(staging_id=form.cleaned_data["staging"],
+                                       key=form.cleaned_data["key"], user=request.user)
+        if profile.role != Role.OWNER and held.location_id != profile.location_id:
+            raise ValidationError(_gone_message())
+        result = importing.clients_import(
+            upload=upload, location=held.location, username=request.user.get_username(),
+            user=request.user, update=held.update, expected=form.cleaned_data["digest"])
+    except importing.PlanChanged as exc:
+        return _preview_page(request, exc.result, held, form.cleaned_data["key"],
+                             notice=exc.messages[0])
+    except ValidationError as exc:
+        upload_form = _import_form(request, policy.profile_of(request.user), bound=False)
+        upload_form.add_error(None, exc)
+        return _upload_page(request, upload_form)
+    staging.discard(held)
+    return _upload_page(request, _import_form(request, policy.profile_of(request.user),
+                                              bound=False), result)
+
+
+def _gone_message() -> str:
+    return str(staging._gone().messages[0])
+
+
+def _preview(request, form: ImportForm):
+    upload, location = form.cleaned_data["file"], form.cleaned_data["location"]
+    update = form.cleaned_data["update"]
+    try:
+        result = importing.clients_import(upload=upload, location=location, dry_run=True,
+                                          update=update, username=request.user.get_username(),
+                                          user=request.user)
+    except ValidationError as exc:
+        form.add_error("file", exc)
+        return _upload_page(request, form)
+    if not result.ok:
+        return _upload_page(request, form, result)
+    upload.seek(0)
+    held = staging.stage(data=upload.read(), filename=upload.name or "", user=request.user,
+                         location=location, update=update)
+    return _preview_page(request, result, held.staging, held.key)
+
+
+def _preview_page(request, result, held, key: str, notice: str = ""):
+    confirm = ImportConfirmForm(initial={"staging": held.pk, "key": key, "digest": result.digest})
+    lines = sorted(result.report, key=lambda r: (_ORDER.get(r.outcome, 9), r.line))
+    return render(request, "records/import_preview.html", {
+        "result": result, "confirm": confirm, "location": held.location, "notice": notice,
+        "lines": lines[:REPORT_SHOWN], "more": max(0, len(lines) - REPORT_SHOWN),
+    })
+
+
+def _upload_page(request, form: ImportForm, result=None):
     return render(request, "records/import.html", {
         "form": form, "result": result,
         "shown_errors": result.errors[:ERRORS_SHOWN] if result else [],
+        "report": [r for r in result.report if r.outcome != "new"][:REPORT_SHOWN]
+        if result else [],
         "titles": [(importing.LABELS[name], titles) for name, titles in importing.TITLES.items()],
         "max_mb": max(1, settings.IMPORT_MAX_BYTES // 2**20), "max_rows": importing.MAX_ROWS,
     })
@@ -84,24 +156,14 @@ def _importer(user) -> StaffProfile:
     return profile
 
 
-def _import_form(request, profile: StaffProfile) -> ImportForm:
+def _import_form(request, profile: StaffProfile, *, bound: bool = True) -> ImportForm:
     if profile.role == Role.OWNER:
         locations = Location.objects.all()
     else:
         locations = Location.objects.filter(pk=profile.location_id)
-    form = ImportForm(request.POST if request.method == "POST" else None,
-                      request.FILES if request.method == "POST" else None,
+    posted = bound and request.method == "POST"
+    form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
                       locations=locations, initial={"location": profile.location})
     # A manager imports into their own location only: whatever is posted, that one is used.
     form.fields["location"].disabled = profile.role != Role.OWNER
     return form
-
-
-def _run(request, form: ImportForm) -> importing.ImportResult | None:
-    try:
-        return importing.clients_import(
-            upload=form.cleaned_data["file"], location=form.cleaned_data["location"],
-            username=request.user.get_username(), user=request.user)
-    except ValidationError as exc:
-        form.add_error("file", exc)
-        return None

@@ -184,3 +184,25 @@ class ClientForm(PersonalData):
 
     def __str__(self) -> str:
         return f"form {self.id}"
+
+
+class ImportStaging(models.Model):
+    """A spreadsheet held between its preview and the importer's confirmation.
+
+    Only AES-GCM ciphertext is kept here; its key is in the preview page the importer holds
+    and never in the database, so a dump of this table reads nothing. Rows expire after
+    records.importing.staging.LIFETIME and are removed on the next preview or confirmation.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                   related_name="+")
+    location = models.ForeignKey("access.Location", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=4)  # csv or xlsx; the file's name is not kept
+    update = models.BooleanField(default=False)
+    sealed = models.BinaryField()
+
+    class Meta:
+        verbose_name = _("import awaiting confirmation")
+        verbose_name_plural = _("imports awaiting confirmation")

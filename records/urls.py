@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.client_list, name="client_list"),
     path("new/", views.client_create, name="client_create"),
     path("import/", import_views.import_upload, name="import"),
+    path("import/confirm/", import_views.import_confirm, name="import_confirm"),
     path("<uuid:pk>/", views.client_detail, name="client_detail"),
     path("<uuid:pk>/edit/", views.client_edit, name="client_edit"),
     path("<uuid:pk>/break-glass/", views.break_glass, name="break_glass"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
@@ -13,12 +12,12 @@ from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from records.phones import validate_phone
 from vault import blind
 
 from .columns import LABELS, MAX_LENGTHS
 from .reading import _text
 
-_PHONE_NOISE = re.compile(r"[\s+\-()]")
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
                    r"(?:\s+0{1,2}:00(?::00)?)?")
 
@@ -56,13 +55,6 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
-def _check_phone(text: str) -> None:
-    digits = _PHONE_NOISE.sub("", unicodedata.normalize("NFKC", text))
-    if not (digits.isascii() and digits.isdigit() and 5 <= len(digits) <= 20):
-        raise ValidationError(_("A phone number needs 5 to 20 digits (spaces, +, - and "
-                                "brackets are allowed)."))
-
-
 def _clean(name: str, value: object) -> object:
     """One cell's value to store. Text is kept as given (a leading = is just a character)."""
     if name == "birthday":
@@ -74,7 +66,7 @@ def _clean(name: str, value: object) -> object:
     if name == "full_name" and not text:
         raise ValidationError(_("The name is missing."))
     if name == "phone" and text:
-        _check_phone(text)
+        validate_phone(text)
     if name == "email" and text:
         validate_email(text)
     return text

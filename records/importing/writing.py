@@ -1,157 +1,210 @@
-"""Writing the checked rows: skip clients already present, open the door, insert the rest in
-one transaction. `clients_import` runs the whole import."""
+"""Running an import: read and check the file, leave out the columns above the importer's
+ceiling, plan it (new, changed, unchanged, skipped), and write it in batches under one
+recorded opening. `clients_import` runs it all."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop as N_
 
 from access import door
 from access.models import Location
 from records.maintenance import LARGE_WRITE, refresh_statistics
-from vault import blind
-from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from ..models import BeautyProfile, Client, HealthNote
-from ..services import ALL_FIELDS, CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, next_client_codes
+from ..models import Client
+from ..services import ALL_FIELDS, next_client_codes
+from . import batches
 from .checking import RowError, check_rows
 from .columns import LABELS
+from .planning import CHANGED, NEW, SKIPPED, UNCHANGED, Plan, RowPlan, plan_rows
 from .reading import Sheet, _is_blank, parse_spreadsheet, read_upload
 
 # The package's name, as when this was one module: log settings may name it.
 log = logging.getLogger("records.importing")
 
-BATCH = 1000
+
+class PlanChanged(ValidationError):
+    """The clients changed between the preview and the confirmation: nothing was written."""
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """What happens to one line of the file. Field labels and client codes, never values."""
+
+    line: int
+    outcome: str
+    code: str = ""
+    fields: tuple[str, ...] = ()
+    reason: str = ""
+    applied: bool = False
 
 
 @dataclass
 class ImportResult:
     rows: int = 0
     created: int = 0
-    skipped: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    not_updated: int = 0  # changed rows of an import that does not update
+    ambiguous: int = 0  # rows skipped because they match more than one client, or one twice
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    left_out_columns: list[str] = field(default_factory=list)  # above the importer's ceiling
+    report: list[ReportLine] = field(default_factory=list)
     dry_run: bool = False
+    update: bool = False
+    digest: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def skipped(self) -> int:
+        """Rows not written: already present (changed or not) or not to be told apart."""
+        return self.unchanged + self.not_updated + self.ambiguous
 
-def _match_key(data: dict[str, object]) -> tuple[str, str]:
-    """The blind index a row is matched on: phone if it has one, else email, else name."""
-    for name, kind, column in (("phone", "phone", "phone_bidx"), ("email", "email", "email_bidx"),
-                               ("full_name", "name", "name_bidx")):
-        if data.get(name):
-            return column, blind.terms(kind, str(data[name]))
-    return "name_bidx", ""
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"rows": self.rows, "created": self.created, "updated": self.updated,
+                "unchanged": self.unchanged, "not_updated": self.not_updated,
+                "skipped": self.ambiguous}
 
-
-def _present(location: Location, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    for column in ("phone_bidx", "email_bidx", "name_bidx"):
-        digests = sorted({d for c, d in keys if c == column and d})
-        for i in range(0, len(digests), 500):
-            hits = (Client.objects.filter(location=location, **{f"{column}__in": digests[i:i + 500]})
-                    .values_list(column, flat=True))
-            found |= {(column, digest) for digest in hits}
-    return found
-
-
-def _split_present(location: Location, rows: list[dict[str, object]]
-                   ) -> tuple[list[dict[str, object]], int]:
-    keys = [_match_key(data) for data in rows]
-    present = _present(location, set(keys))
-    fresh = [data for data, key in zip(rows, keys, strict=True) if key not in present]
-    return fresh, len(rows) - len(fresh)
+    def take(self, plan: Plan) -> None:
+        self.created = len(plan.of(NEW))
+        changed = len(plan.of(CHANGED))
+        self.updated, self.not_updated = (changed, 0) if plan.update else (0, changed)
+        self.unchanged, self.ambiguous = len(plan.of(UNCHANGED)), len(plan.of(SKIPPED))
+        self.report = [_report_line(row, plan.update) for row in plan.rows]
+        self.digest = plan.digest
 
 
-def _pick(data: dict[str, object], names: Iterable[str]) -> dict[str, object]:
-    return {name: data[name] for name in names if name in data}
+def _report_line(row: RowPlan, update: bool) -> ReportLine:
+    reason = row.reason
+    if row.outcome == CHANGED and not update:
+        reason = _("Already present and different: not updated, as updating was not chosen.")
+    elif row.outcome == UNCHANGED:
+        reason = _("Already present with the same values.")
+    return ReportLine(row.line, row.outcome, row.code,
+                      tuple(str(LABELS.get(n, n)) for n in row.changed), reason,
+                      applied=row.outcome == NEW or (row.outcome == CHANGED and update))
 
 
-def _write(location: Location, ids: list[uuid.UUID], rows: list[dict[str, object]]) -> None:
-    # Keys commit first: if the records then fail to commit, only unused keys remain.
-    with transaction.atomic(using="default"), transaction.atomic(using="vault"):
-        vault_scope.current().create_keys(ids)
-        codes = next_client_codes(location, len(rows))
-        clients, profiles, notes = [], [], []
-        for pk, code, data in zip(ids, codes, rows, strict=True):
-            clients.append(Client(id=pk, code=code, location=location,
-                                  **_pick(data, CLIENT_FIELDS)))
-            if profile := _pick(data, PROFILE_FIELDS):
-                profiles.append(BeautyProfile(client_id=pk, **profile))
-            if health := _pick(data, HEALTH_FIELDS):
-                notes.append(HealthNote(client_id=pk, **health))
-        Client.objects.bulk_create(clients, batch_size=BATCH)
-        BeautyProfile.objects.bulk_create(profiles, batch_size=BATCH)
-        HealthNote.objects.bulk_create(notes, batch_size=BATCH)
+def _leave_out(user, location: Location, sheet: Sheet) -> tuple[Sheet, list[str]]:
+    """A user imports only what they could write by hand.
 
-
-def _needed_class(rows: list[dict[str, object]]) -> int:
-    return max((ALL_FIELDS[name] for row in rows for name in row), default=DataClass.L2)
-
-
-def _opening(*, user, location: Location, ids: list[uuid.UUID], want: int, username: str):
-    if user is None:  # the command line: a named system job
-        purpose = f"import {len(ids)} clients from spreadsheet by {username}"
-        return door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True)
-    return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
-                                 purpose=N_("import clients from spreadsheet"))
-
-
-def _insert(*, location: Location, rows: list[dict[str, object]], username: str,
-            user=None) -> None:
-    ids = [uuid.uuid4() for _row in rows]
-    with _opening(user=user, location=location, ids=ids, want=_needed_class(rows),
-                  username=username):
-        _write(location, ids, rows)
-
-
-def _check_ceiling(user, location: Location, sheet: Sheet) -> None:
-    """A user imports only what they could write by hand: no health notes beyond their role."""
-    if user is None:
-        return
-    ceiling = door.ceiling_for_new_client(user, location)
+    Columns above their ceiling (a manager and the health notes) are left out of every row,
+    and named on the preview and in the result: the rest of the file is imported. The
+    other choice, refusing the file, would leave a manager with a sheet to cut by hand; the
+    owner can bring the left-out columns in later by importing the file with updating on.
+    """
+    ceiling = DataClass.L4 if user is None else door.ceiling_for_new_client(user, location)
     beyond = sorted({name for _line, row in sheet.rows for name, value in row.items()
                      if ALL_FIELDS.get(name, 0) > ceiling and not _is_blank(value)})
-    if beyond:
-        raise ValidationError(
-            _("Your role may not import these columns: %(columns)s. Remove them, or ask the "
-              "owner to import the file.")
-            % {"columns": ", ".join(str(LABELS.get(n, n)) for n in beyond)})
+    rows = [(line, {n: v for n, v in row.items() if ALL_FIELDS.get(n, 0) <= ceiling})
+            for line, row in sheet.rows]
+    return Sheet(rows, sheet.ignored_columns), [str(LABELS.get(n, n)) for n in beyond]
+
+
+def _comparer(user, username: str):
+    """The opening in which matched clients are read to tell changed from unchanged."""
+    def opener(ids: list[uuid.UUID], want: int):
+        if user is None:
+            return door.open_for_system(
+                actor="import", subjects=ids, ceiling=want,
+                purpose=f"compare a spreadsheet with {len(ids)} clients by {username}")
+        return door.open_clients(user=user, clients=list(_clients(ids)), want=want,
+                                 purpose=N_("compare a spreadsheet with the clients it matches"),
+                                 action="client.import", detail={"step": "compare"})
+    return opener
+
+
+def _clients(ids):
+    return Client.objects.filter(pk__in=ids).select_related("location")
+
+
+def _writing(*, user, location: Location, ids: list[uuid.UUID], want: int, username: str,
+             counts: dict[str, int]):
+    """One recorded opening for the whole import, with its counts."""
+    if user is None:  # the command line: a named system job
+        tally = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "rows")
+        purpose = (f"import {len(ids)} clients from spreadsheet by {username} "
+                   f"({tally})")
+        return door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True)
+    return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
+                                 purpose=N_("import clients from spreadsheet"),
+                                 detail={"step": "write"} | counts)
+
+
+def _needed_class(rows: list[RowPlan]) -> int:
+    names = {n for row in rows for n in (row.data if row.outcome == NEW else row.changed)}
+    return max((ALL_FIELDS[n] for n in names), default=DataClass.L2)
+
+
+@contextmanager
+def _all_or_nothing() -> Iterator[batches.Progress]:
+    progress = batches.Progress()
+    try:
+        yield progress
+    except BaseException:
+        batches.undo(progress)
+        raise
+
+
+def _write(plan: Plan, *, location: Location, user, username: str, counts) -> None:
+    new, changes = plan.of(NEW), (plan.of(CHANGED) if plan.update else [])
+    ids = [uuid.uuid4() for _row in new]
+    with _writing(user=user, location=location, ids=ids + [r.client_id for r in changes],
+                  want=_needed_class(plan.to_write), username=username, counts=counts), \
+            _all_or_nothing() as progress:
+        codes = next_client_codes(location, len(new)) if new else []
+        for batch in batches.chunks(list(zip(ids, codes, new, strict=True))):
+            batches.create_batch(location, batch, progress)
+        for batch in batches.chunks(changes):
+            batches.update_batch(batch, progress)
 
 
 def clients_import(*, upload, location: Location, username: str, user=None,
-                   dry_run: bool = False) -> ImportResult:
+                   dry_run: bool = False, update: bool = False,
+                   expected: str | None = None) -> ImportResult:
     """Import the clients of one spreadsheet into `location`, all or nothing.
 
     Raises ValidationError when the file as a whole cannot be read (type, size, encoding,
-    no name column, too many rows). Otherwise returns an ImportResult: with errors, nothing
-    was written; without, `created` clients were written in one transaction and `skipped`
-    rows matched clients already present. `username` goes into the audit purpose.
+    no name column, too many rows), and PlanChanged when `expected` (the digest of a
+    preview) no longer matches what the import would do. Otherwise returns an ImportResult:
+    with errors nothing was written; without, every line is reported as new, changed,
+    unchanged or skipped, and, unless `dry_run`, the new clients were created and, with
+    `update`, the changed ones updated. Parsing, checking and planning happen before any
+    write; the writes go in short transactions and are taken back if one fails.
+    `username` goes into the audit purpose of a command-line import.
     """
     sheet = parse_spreadsheet(data=read_upload(upload), filename=getattr(upload, "name", ""))
-    _check_ceiling(user, location, sheet)
+    sheet, left_out = _leave_out(user, location, sheet)
     rows, errors = check_rows(sheet.rows)
-    result = ImportResult(rows=len(sheet.rows), errors=errors,
-                          ignored_columns=sheet.ignored_columns, dry_run=dry_run)
+    result = ImportResult(rows=len(sheet.rows), errors=errors, ignored_columns=sheet.ignored_columns,
+                          left_out_columns=left_out, dry_run=dry_run, update=update)
     if errors:
         return result
-    fresh, result.skipped = _split_present(location, [data for _line, data in rows])
-    result.created = len(fresh)
-    if fresh and not dry_run:
-        _insert(location=location, rows=fresh, username=username, user=user)
-        if len(fresh) >= LARGE_WRITE:
+    plan = plan_rows(location=location, rows=rows, update=update,
+                     opener=_comparer(user, username))
+    result.take(plan)
+    if expected is not None and plan.digest != expected:
+        changed = PlanChanged(_("The clients changed since the preview: check the new "
+                                "preview and confirm again. Nothing was written."))
+        changed.result = result  # the new preview
+        raise changed
+    if not dry_run:
+        _write(plan, location=location, user=user, username=username, counts=result.counts)
+        if result.created + result.updated >= LARGE_WRITE:
             refresh_statistics()
-    log.info("client import into %s by %s: %d created, %d already present%s", location.code,
-             username, result.created, result.skipped, " (dry run)" if dry_run else "")
+    log.info("client import into %s by %s: %s%s", location.code, username, result.counts,
+             " (dry run)" if dry_run else "")
     return result

@@ -263,16 +263,32 @@ def test_the_import_is_audited_with_the_user_and_count_but_no_values(location, o
     _import(location, CHINESE_CSV)
     event = AccessEvent.objects.get(action="system.open")
     assert event.actor_label == "system:import"
-    assert event.purpose == "import 3 clients from spreadsheet by owner"
+    assert event.purpose == ("import 3 clients from spreadsheet by owner (3 created, 0 updated, "
+                             "0 unchanged, 0 not_updated, 0 skipped)")
     assert sorted(event.subjects) == sorted(str(pk) for pk in Client.objects.values_list("pk", flat=True))
     assert "clients.csv" not in event.purpose and "张三" not in str(event.detail)
 
 
 # -- the upload page -----------------------------------------------------------------------
-def _post(http, location, content, name="clients.csv"):
+def _post(http, location, content, name="clients.csv", **fields):
+    """Upload a file: the answer is the preview (or the errors), nothing is written yet."""
     data = content.encode() if isinstance(content, str) else content
     return http.post(reverse("records:import"),
-                     {"file": SimpleUploadedFile(name, data), "location": str(location.pk)})
+                     {"file": SimpleUploadedFile(name, data), "location": str(location.pk)}
+                     | fields)
+
+
+def _confirm(http, preview):
+    """Press the preview's Import button."""
+    form = preview.context["confirm"]
+    return http.post(reverse("records:import_confirm"),
+                     {name: form[name].value() for name in ("staging", "key", "digest")})
+
+
+def _import_through_the_page(http, location, content, name="clients.csv", **fields):
+    preview = _post(http, location, content, name, **fields)
+    assert "Nothing has been written yet" in preview.content.decode()
+    return _confirm(http, preview)
 
 
 def test_owner_sees_the_import_page(login, owner):
@@ -282,7 +298,7 @@ def test_owner_sees_the_import_page(login, owner):
 
 
 def test_owner_uploads_a_file_and_sees_a_summary(login, owner, other_location):
-    response = _post(login(owner), other_location, CHINESE_CSV)
+    response = _import_through_the_page(login(owner), other_location, CHINESE_CSV)
     page = response.content.decode()
     assert response.status_code == 200 and "Import complete" in page and "会员等级" in page
     assert Client.objects.filter(location=other_location).count() == 3
@@ -298,7 +314,7 @@ def test_the_page_shows_the_error_table_without_cell_values(login, owner, locati
 def test_manager_imports_into_their_own_location_only(login, manager, location, other_location):
     without_health = "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != 4)
                                 for line in CHINESE_CSV.splitlines())
-    _post(login(manager), other_location, without_health)
+    _import_through_the_page(login(manager), other_location, without_health)
     assert Client.objects.filter(location=location).count() == 3
     assert not Client.objects.filter(location=other_location).exists()
 
@@ -339,7 +355,7 @@ def test_the_upload_never_goes_to_a_temporary_file(login, owner, location, setti
         raise AssertionError("the upload was written to a temporary file")
 
     monkeypatch.setattr("django.core.files.uploadedfile.TemporaryUploadedFile.__init__", refuse)
-    response = _post(login(owner), location, CHINESE_CSV)
+    response = _import_through_the_page(login(owner), location, CHINESE_CSV)
     assert "Import complete" in response.content.decode()
 
 
@@ -414,8 +430,7 @@ def test_a_web_import_is_recorded_as_the_users_own_access(login, owner, location
     from audit.models import AccessEvent
 
     sheet = "姓名,手机\n张三,13800000001\n李四,13800000002\n"
-    login(owner).post("/clients/import/", {"file": _upload(sheet, "c.csv"),
-                                           "location": str(location.pk)})
+    _import_through_the_page(login(owner), location, sheet)
     event = AccessEvent.objects.get(action="client.import")
     assert event.actor == owner and event.detail["count"] == 2
     assert sorted(event.subjects) == sorted(str(pk) for pk in Client.objects.values_list("pk", flat=True))
