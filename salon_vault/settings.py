@@ -265,10 +265,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves collectstatic's output (`make run` runs it): hashed names cached for a
-# year, gzip and brotli copies made once at collectstatic.
+# year, compressed copies made once at collectstatic (salon_vault/storage.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "salon_vault.storage.StaticFilesStorage"},
 }
 
 # Encrypted photos and forms live here as opaque blobs with random names. No URL serves

@@ -193,3 +193,28 @@ def test_check_deploy_does_warn_when_https_is_switched_off(tmp_path):
     done = _run(["check", "--deploy"], {**PRODUCTION, "SALON_VAULT_HTTPS": "false"}, tmp_path)
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in done.stderr + done.stdout
+
+
+# -- static files -----------------------------------------------------------------------
+
+
+def test_pages_link_hashed_static_names_once_collected_and_plain_names_before(
+        client, settings, tmp_path):
+    from django.core.management import call_command
+
+    from salon_vault.storage import StaticFilesStorage
+
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "salon_vault.storage.StaticFilesStorage"}}
+    # Nothing collected (a benchmark, a command run with DEBUG off): the page still renders.
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    assert b'href="/static/css/app.css"' in page.content
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    collected = StaticFilesStorage(location=settings.STATIC_ROOT, base_url="/static/")
+    assert re.fullmatch(r"/static/css/app\.[0-9a-f]{12}\.css", collected.url("css/app.css"))
+    assert (settings.STATIC_ROOT / "css" / "app.css.gz").exists()
+    with pytest.raises(ValueError, match="Missing staticfiles manifest entry"):
+        collected.url("css/not-there.css")  # once collected, a wrong name is an error again
