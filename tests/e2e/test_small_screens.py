@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access import door
 from access import services as access_services
-from access.models import AccessReviewItem, Agreement, BreakGlass, Grant
+from access.models import AccessReviewItem, Agreement, BreakGlass, Grant, Invitation
 from audit import anomalies
 from records import services as records_services
 
@@ -145,6 +145,18 @@ def sign_in(screen: Screen, username: str, code=None) -> None:
     assert "/accounts/" not in page.url
 
 
+def confirm_it_is_you(screen: Screen) -> None:
+    """The re-authentication page: the password, and a recovery code when a code is asked."""
+    page = screen.page
+    check(screen, "confirm it is you")
+    page.fill("#id_password", PASSWORD)
+    if page.locator("#id_token").count():
+        page.fill("#id_token", RECOVERY)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "/accounts/reauth/" not in page.url
+
+
 class Dialogs:
     """Answers every question the page asks (no, unless told yes) and keeps the questions."""
 
@@ -177,7 +189,8 @@ def long_client(make_client, stylist):
 
 @journeys((PHONE, "zh-hans"), (DESKTOP, "en"), (PHONE, "en"))
 def test_stylist_finds_a_client_and_sees_the_allergy_banner_first(screen, stylist, long_client,
-                                                                  second_factor):
+                                                                  make_client, second_factor):
+    not_hers = make_client(full_name="周敏", phone="13600001111", allergies="对乳胶过敏")
     page = screen.page
     sign_in(screen, "stylist", second_factor(stylist))
     page.goto("/clients/")
@@ -219,18 +232,15 @@ def test_stylist_finds_a_client_and_sees_the_allergy_banner_first(screen, stylis
     check(screen, "client, other language")
     assert page.locator("#allergy-banner").is_visible()
 
-
-def test_a_receptionist_gets_no_allergy_banner(page, receptionist, long_client):
-    page.set_viewport_size({"width": PHONE, "height": 844})
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "reception")
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
-    page.goto(f"/clients/{long_client.pk}/")
-    assert page.locator("h1").inner_text().startswith("张丽娜")
+    # Another stylist's client: contact details only, no banner, until the glass is broken.
+    page.goto(f"/clients/{not_hers.pk}/")
+    check(screen, "client, contact only")
     assert page.locator("#allergy-banner").count() == 0
-    assert "PPD" not in page.content()
+    with page.expect_navigation():
+        page.click("#break-glass")
+    if "/accounts/reauth/" in page.url:
+        confirm_it_is_you(screen)
+    check(screen, "break glass")
 
 
 # -- the owner -----------------------------------------------------------------------------
@@ -268,10 +278,14 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     revoke = page.locator(f"form[action='/staff/grants/{grant.pk}/revoke/'] button")
     revoke.click()
     page.locator(f"form[action='/staff/people/{stylist.pk}/deactivate/'] button").click()
+    page.locator("#staff-reset button").click()
     assert dialogs.asked == [
         in_language(lang, "Revoke this grant? The person loses access to this client's full record at once."),
         in_language(lang, "Sign this person out everywhere and revoke all their grants?"),
+        in_language(lang, "Reset this person's password and phone? Their old password and "
+                          "authenticator stop working until they use the new link."),
     ]
+    assert not Invitation.objects.filter(user=stylist).exists()
     grant.refresh_from_db()
     stylist.refresh_from_db()
     assert grant.revoked_at is None and stylist.is_active
@@ -316,12 +330,7 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
 
     # Publishing an agreement asks for the password first, then to confirm.
     page.goto("/staff/agreement/new/")
-    check(screen, "confirm it is you")
-    page.fill("#id_password", PASSWORD)
-    if page.locator("#id_token").count():
-        page.fill("#id_token", RECOVERY)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    confirm_it_is_you(screen)
     check(screen, "publish agreement")
     published = Agreement.objects.count()
     page.fill("#id_title", "保密协议 2027")
@@ -331,6 +340,22 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
         lang, "Publish this agreement? Everyone must accept it before beauty records and health "
               "notes open for them again.")
     assert Agreement.objects.count() == published
+
+    # A new colleague's invitation link, and the owner's own account pages.
+    page.goto("/staff/people/new/")
+    check(screen, "add staff member")
+    page.fill("#id_username", "wang.fang.senior.colour.specialist")
+    page.fill("#id_display_name", "王芳")
+    page.select_option("#id_role", "stylist")
+    page.select_option("#id_location", index=1)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    check(screen, "invitation link")
+    assert page.locator("#invitation-qr svg").is_visible()
+    page.goto("/accounts/security/")
+    check(screen, "account")
+    page.goto("/accounts/otp/setup/?next=/accounts/security/")
+    check(screen, "two-factor setup")
 
     page.goto(f"/staff/people/{stylist.pk}/")
     switch_language(screen)
