@@ -78,7 +78,10 @@ def checkpoint_write(*, now: dt.datetime | None = None) -> Written | None:
     or its head has not moved since the latest checkpoint. Refuses (CheckpointRefused) to
     sign a chain that no longer holds the latest checkpoint's head."""
     seq, digest = _head()
-    latest = checkpoint_latest()
+    try:
+        latest = checkpoint_latest()
+    except (OSError, cpfile.InvalidCheckpoint) as exc:
+        raise CheckpointRefused(f"the latest checkpoint does not verify ({exc})") from exc
     if latest is not None:
         if (latest.seq, latest.hash) == (seq, digest):
             return None

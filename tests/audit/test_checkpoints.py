@@ -302,6 +302,18 @@ def test_no_checkpoint_is_signed_over_a_chain_that_disagrees_with_the_last(db):
     assert len(_files()) == 1
 
 
+def test_no_checkpoint_is_signed_after_a_forged_one(db):
+    write(2)
+    _checkpoint()
+    path = _files()[0]
+    path.chmod(0o600)
+    path.write_text(path.read_text().replace('"count": 2', '"count": 9'))
+    write(1)
+    with pytest.raises(CommandError) as refused:
+        _checkpoint()
+    assert "does not verify" in str(refused.value)
+
+
 def test_checkpoints_of_pruned_events_do_not_fail_verification(record_at, settings):
     import datetime as dt
 
