@@ -257,7 +257,7 @@ def owners_week(owner, stylist, long_client, make_client):
 
 @journeys((PHONE, "en"), (DESKTOP, "zh-hans"))
 def test_owner_manages_staff_and_every_destructive_step_asks_first(
-        screen, owner, stylist, owners_week, second_factor):
+        screen, owner, stylist, owners_week, second_factor, tmp_path):
     grant, glass, review, other = owners_week
     page = screen.page
     lang = screen.language
@@ -322,6 +322,14 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     check(screen, "location policies")
     page.goto("/clients/import/")
     check(screen, "import")
+    sheet = tmp_path / "clients.csv"
+    sheet.write_text("姓名,手机,邮箱,过敏\n张丽娜,13812345678,,对PPD染发剂过敏\n"
+                     f"赵雪,13912345678,{LONG_EMAIL.replace('lina', 'xue')},\n", encoding="utf-8")
+    page.set_input_files("#id_file", str(sheet))
+    page.select_option("#id_location", index=1)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    check(screen, "import preview")
     page.goto(f"/audit/who-saw/?code={other.code}")
     check(screen, "who saw my data")
     page.evaluate("window.print = () => { window.printed = true; }")
