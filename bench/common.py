@@ -1,27 +1,27 @@
-"""Helpers shared by the benchmarks in bench/ (audit.py, access.py).
+"""Helpers shared by the benchmarks in bench/ (records, access, audit, load): the shared
+command-line options, statistics, timing, profiles and the report table. The scratch salon
+they measure is set up by bench/salon.py.
 
-Importing this module touches neither Django nor the project: each bench sets its
-environment (SALON_VAULT_VAR, DATABASE_URL, ...) first and then calls ``setup_django``.
+Importing this module touches neither Django nor the project.
 A bench run as ``python bench/NAME.py`` must first put the project root, not bench/, at
-the head of sys.path (see the top of bench/audit.py): bench/audit.py and bench/access.py
-would otherwise shadow the ``audit`` and ``access`` apps.
+the head of sys.path (see bench/audit.py): bench/audit.py, bench/access.py and
+bench/records.py would otherwise shadow the ``audit``, ``access`` and ``records`` apps.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
+import argparse
+import cProfile
 import math
 import os
+import pstats
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_BASE = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
 
 # -- output ----------------------------------------------------------------------------
 BEGAN = time.monotonic()
@@ -113,174 +113,54 @@ def code_version(paths=("access", "audit", "records", "vault")) -> str:
         else "")
 
 
-def timed(fn: Callable[[], object]) -> float:
-    began = time.perf_counter()
-    fn()
-    return time.perf_counter() - began
+def timed_get(http, url: str, cpu: list[float] | None = None) -> float:
+    """Wall time of one GET; its CPU time (this thread, SQLite included) goes to `cpu`."""
+    began, began_cpu = time.perf_counter(), time.thread_time()
+    response = http.get(url)
+    elapsed = time.perf_counter() - began
+    if cpu is not None:
+        cpu.append(time.thread_time() - began_cpu)
+    if response.status_code != 200:
+        raise SystemExit(f"GET {url} answered {response.status_code}")
+    return elapsed
 
 
-# -- setup -----------------------------------------------------------------------------
-def setup_django(var_dir: Path, *, database: str | None = None,
-                 vault_database: str | None = None) -> None:
-    """Point the embedded defaults at `var_dir` (SQLite there unless URLs are given)."""
-    os.environ["SALON_VAULT_VAR"] = str(var_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    for name, url in (("DATABASE_URL", database), ("VAULT_DATABASE_URL", vault_database)):
-        if url:
-            os.environ[name] = url
-        else:
-            os.environ.pop(name, None)
+def print_profile(profiler: cProfile.Profile, title: str, requests: int, top: int) -> None:
+    """The project's own functions in a profile of `requests` requests, dearest first."""
+    stats = pstats.Stats(profiler)
+    print(f"\n--- cProfile, {title}: {requests} requests, "
+          f"{stats.total_tt / requests * 1e3:.1f} ms per request under the profiler ---")
+    rows = []
+    for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in stats.stats.items():
+        if path.startswith(str(ROOT)) and "/.venv/" not in path:
+            short = path.replace(str(ROOT) + "/", "")
+            rows.append((cumtime, tottime, ncalls, f"{short}:{line}({func})"))
+    rows.sort(reverse=True)
+    print(f"{'cum ms/req':>10} {'own ms/req':>10} {'calls/req':>9}  function (project code)")
+    for cumtime, tottime, ncalls, where in rows[:top]:
+        print(f"{cumtime / requests * 1e3:10.2f} {tottime / requests * 1e3:10.2f} "
+              f"{ncalls / requests:9.1f}  {where}")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, *, quick: str, keep: str,
+                      db: bool = True) -> None:
+    """The options every bench shares: --quick, --keep DIR, --db and --markdown."""
+    parser.add_argument("--quick", action="store_true", help=f"a fast check: {quick}")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help=f"use DIR as SALON_VAULT_VAR and keep it (and the PostgreSQL "
+                             f"databases): {keep} (default: a temp dir, removed at the end)")
+    if db:
+        parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                            help="SQLite in the scratch directory (default) or scratch "
+                                 "PostgreSQL databases sv_bench_* on the BENCH_PG server")
+    parser.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+
+
+def run_header(title: str, facts: str) -> None:
+    """The first lines of a report: what was measured, where and on what."""
     import django
 
-    django.setup()
+    print()
+    print(f"Salon Vault {title} — {time.strftime('%Y-%m-%d')}, {facts}, {os.cpu_count()} "
+          f"cores, Python {sys.version.split()[0]}, Django {django.get_version()}")
 
-
-def prepare_databases() -> bool:
-    """Keyring and both databases; True when the keyring was created just now."""
-    from django.conf import settings
-    from django.core.management import call_command
-
-    source = str(settings.SALON_VAULT_KEYRING)
-    fresh = not source.startswith("env:") and not Path(source.removeprefix("file:")).exists()
-    out = io.StringIO()
-    call_command("vault_init", stdout=out)
-    for alias in ("default", "vault"):
-        call_command("migrate", database=alias, interactive=False, verbosity=0)
-    say(f"{out.getvalue().strip()}; migrated `default` and `vault`")
-    return fresh
-
-
-def ensure_seeded(clients: int, fresh_keyring: bool) -> int:
-    """Seed the salon up to `clients` with records.demo.seed_demo, or reuse what is there."""
-    from records import demo
-    from records.models import Client
-
-    have = Client.objects.count()
-    if have and fresh_keyring:
-        sys.exit("The database already holds clients sealed under another keyring: pass "
-                 "--keep DIR (the directory holding that keyring).")
-    if have >= clients:
-        say(f"reusing {have:,} seeded clients")
-        return have
-    say(f"seeding {clients - have:,} clients with records.demo.seed_demo (several minutes at "
-        f"100,000)...")
-    result = demo.seed_demo(clients=clients - have, stdout=sys.stdout)
-    say(f"seeded {result.clients:,} clients, {result.treatments:,} treatments, "
-        f"{result.photos} photos, {result.forms} forms in {result.seconds:.0f}s")
-    return Client.objects.count()
-
-
-# -- PostgreSQL scratch databases --------------------------------------------------------
-def pg_url(name: str) -> str:
-    return PG_BASE.rstrip("/") + "/" + name
-
-
-def _pg_admin():
-    import psycopg
-
-    return psycopg.connect(pg_url("postgres"), autocommit=True)
-
-
-def pg_exists(name: str) -> bool:
-    with _pg_admin() as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() \
-            is not None
-
-
-def pg_create(name: str, *, fresh: bool) -> None:
-    """Create database `name` (dropping it first when `fresh`). Names are bench-owned."""
-    from psycopg import sql
-
-    assert name.startswith("sv_bench_"), name  # never anybody else's database
-    with _pg_admin() as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                              (name,)).fetchone() is not None
-        if exists and fresh:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-            exists = False
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def pg_drop(name: str) -> None:
-    from psycopg import sql
-
-    assert name.startswith("sv_bench_"), name
-    with _pg_admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
-
-
-# -- staff -----------------------------------------------------------------------------
-# The demo salon has 12 staff; these 8 make the 20 of the benchmarks (usernames, role,
-# branch). They are created like the demo staff: shared password hash, gates passed.
-EXTRA_STAFF = (
-    ("stylist3_bj", "stylist", "bj"), ("stylist4_bj", "stylist", "bj"),
-    ("beautician2_bj", "beautician", "bj"), ("reception2_bj", "reception", "bj"),
-    ("stylist3_sh", "stylist", "sh"), ("stylist4_sh", "stylist", "sh"),
-    ("beautician2_sh", "beautician", "sh"), ("reception2_sh", "reception", "sh"),
-)
-
-
-def ensure_staff() -> dict:
-    """The 12 demo staff (records.demo) plus EXTRA_STAFF: 20 users, by username."""
-    import datetime as dt
-
-    from django.contrib.auth.models import User
-    from django.db import transaction
-    from django.utils import timezone
-
-    from access.models import (
-        Agreement,
-        AgreementAcceptance,
-        Location,
-        StaffProfile,
-        TrainingRecord,
-    )
-    from records.demo.staff import demo_password, demo_staff_ensure
-
-    users = demo_staff_ensure(password=demo_password().value)
-    places = {p.code: p for p in Location.objects.all()}
-    hashed = users["owner"].password
-    agreement = Agreement.objects.order_by("-version").first()
-    today = timezone.localdate()
-    with transaction.atomic():
-        for username, role, place in EXTRA_STAFF:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = User.objects.create(username=username, password=hashed)
-                StaffProfile.objects.create(user=user, role=role, location=places[place],
-                                            display_name=username)
-                if agreement is not None:
-                    AgreementAcceptance.objects.get_or_create(agreement=agreement, user=user)
-                TrainingRecord.objects.create(user=user, course="bench", completed_on=today,
-                                              expires_on=today + dt.timedelta(days=365))
-            users[username] = user
-    return users
-
-
-def verify_second_factor(http, user) -> None:
-    """Mark a test-client session as having passed two-factor (owner, auditor)."""
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_static.models import StaticDevice
-
-    device, _created = StaticDevice.objects.get_or_create(
-        user=user, name="bench", defaults={"confirmed": True})
-    session = http.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-
-
-@contextlib.contextmanager
-def request_facts(request_id: str = "0" * 32) -> Iterator[None]:
-    """Bind the facts a request carries (IP, user agent) as the middleware does."""
-    from audit import context
-
-    token = context.bind(context.RequestFacts(
-        request_id=request_id, ip="192.168.1.23",
-        user_agent="Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-                   "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"))
-    try:
-        yield
-    finally:
-        context.unbind(token)

@@ -1,0 +1,52 @@
+"""locust's figures (its --csv files) as the rows of a bench report."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from bench.common import Result
+
+TARGET_P95_MS = 100
+
+
+def read_stats(prefix: Path) -> list[dict]:
+    with open(f"{prefix}_stats.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def failures(prefix: Path) -> list[str]:
+    """What failed, and how often (locust's _failures.csv)."""
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [f"{row['Occurrences']}× {row['Method']} {row['Name']}: {row['Error']}"
+                for row in csv.DictReader(fh)]
+
+
+def _ms(row: dict, column: str) -> str:
+    return f"{float(row[column]):.0f} ms" if row[column] not in ("", "N/A") else "—"
+
+
+def rows(stats: list[dict], sessions: int) -> list[Result]:
+    """One row per kind of click, then all requests against the goals: p95 under 100 ms
+    and no error; the throughput for information."""
+    results = [Result(f"{row['Name']}: p50 / p95 of {int(row['Request Count']):,}",
+                      f"{_ms(row, '50%')} / {_ms(row, '95%')}",
+                      f"{int(row['Failure Count'])} errors",
+                      f"{float(row['Requests/s']):.1f} req/s", "(information)", None)
+               for row in stats if row["Name"] != "Aggregated"]
+    total = next(row for row in stats if row["Name"] == "Aggregated")
+    p95 = float(total["95%"] or 0)
+    errors = int(total["Failure Count"])
+    results += [
+        Result(f"all requests, {sessions} sessions: p50 / p95 of {int(total['Request Count']):,}",
+               f"{_ms(total, '50%')} / {_ms(total, '95%')}", "—", "—",
+               f"p95 < {TARGET_P95_MS} ms", p95 < TARGET_P95_MS),
+        Result("errors (failed requests, connection resets included)", str(errors), "—", "—",
+               "0", errors == 0),
+        Result("throughput", f"{float(total['Requests/s']):.1f} req/s", "—", "—",
+               "(information)", None),
+    ]
+    return results
