@@ -9,7 +9,7 @@ from vault.classes import DataClass
 
 from .models import ClientForm, Photo
 from .phones import validate_phone
-from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS
+from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, client_namesakes
 
 
 class ClientRecordForm(forms.Form):
@@ -38,12 +38,35 @@ class ClientRecordForm(forms.Form):
     conditions = forms.CharField(label=_("Medical conditions"), required=False,
                                  widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, ceiling: int, **kwargs):
+    confirm_duplicate = forms.BooleanField(
+        label=_("This is another person: create a new client anyway"), required=False)
+
+    def __init__(self, *args, ceiling: int, location=None, **kwargs):
+        """`location`: where a new client is created, to warn of one already there with the
+        same name and phone. Not given when editing."""
         super().__init__(*args, **kwargs)
         for fields in (CLIENT_FIELDS, PROFILE_FIELDS, HEALTH_FIELDS):
             for name, level in fields.items():
                 if level > ceiling:
                     del self.fields[name]
+        self.location, self.namesakes = location, []
+        if location is None:
+            del self.fields["confirm_duplicate"]
+
+    def clean(self):
+        data = super().clean()
+        confirmed = data.pop("confirm_duplicate", False)  # not a field of the record
+        if self.location is None or confirmed:
+            return data
+        self.namesakes = client_namesakes(location=self.location, full_name=data.get("full_name", ""),
+                                          phone=data.get("phone", ""))
+        if self.namesakes:
+            raise forms.ValidationError(
+                _("A client with the same name and phone is already registered here: "
+                  "%(codes)s. Open that record instead, or, if this is someone else, tick "
+                  "the box below and save again.") % {"codes": ", ".join(self.namesakes)},
+                code="duplicate")
+        return data
 
     def clean_birthday(self):
         value = self.cleaned_data.get("birthday")
@@ -53,7 +76,10 @@ class ClientRecordForm(forms.Form):
 
     @property
     def contact_fields(self):
-        return [self[n] for n in CLIENT_FIELDS if n in self.fields]
+        names = [n for n in CLIENT_FIELDS if n in self.fields]
+        if self.namesakes or self.data.get("confirm_duplicate"):  # only once warned
+            names.append("confirm_duplicate")
+        return [self[n] for n in names]
 
     @property
     def profile_fields(self):

@@ -96,12 +96,10 @@ def import_confirm(request):
         return _preview_page(request, exc.result, held, form.cleaned_data["key"],
                              notice=exc.messages[0])
     except ValidationError as exc:
-        upload_form = _import_form(request, policy.profile_of(request.user), bound=False)
-        upload_form.add_error(None, exc)
-        return _upload_page(request, upload_form)
+        return _upload_page(request, _import_form(request, profile, bound=False),
+                            notice=" ".join(exc.messages))
     staging.discard(held)
-    return _upload_page(request, _import_form(request, policy.profile_of(request.user),
-                                              bound=False), result)
+    return _upload_page(request, _import_form(request, profile, bound=False), result)
 
 
 def _gone_message() -> str:
@@ -135,9 +133,9 @@ def _preview_page(request, result, held, key: str, notice: str = ""):
     })
 
 
-def _upload_page(request, form: ImportForm, result=None):
+def _upload_page(request, form: ImportForm, result=None, notice: str = ""):
     return render(request, "records/import.html", {
-        "form": form, "result": result,
+        "form": form, "result": result, "notice": notice,
         "shown_errors": result.errors[:ERRORS_SHOWN] if result else [],
         "report": [r for r in result.report if r.outcome != "new"][:REPORT_SHOWN]
         if result else [],

@@ -206,3 +206,6 @@ class ImportStaging(models.Model):
     class Meta:
         verbose_name = _("import awaiting confirmation")
         verbose_name_plural = _("imports awaiting confirmation")
+
+    def __str__(self) -> str:
+        return f"import {self.id}"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop as N_
 from access import door, policy
 from access import services as access_services
 from access.models import Location
+from vault import blind
 from vault.classes import DataClass
 
 from . import tasks, uploads
@@ -78,6 +79,17 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
                 access_services.client_assignment_changed(actor=actor, client=client,
                                                           old_user=None, new_user=assigned_staff)
     return client
+
+
+def client_namesakes(*, location: Location, full_name: str, phone: str) -> list[str]:
+    """Codes of the location's clients with this name and phone, found by blind index:
+    a new client like them is most likely the same person typed in twice."""
+    if not (full_name and phone):
+        return []
+    return list(Client.objects.filter(location=location,
+                                      name_bidx=blind.terms("name", full_name),
+                                      phone_bidx=blind.terms("phone", phone))
+                .order_by("code").values_list("code", flat=True)[:5])
 
 
 ASSIGNABLE_ROLES = ("stylist", "beautician")

@@ -124,7 +124,7 @@ def client_create(request):
     location = profile.location or Location.objects.order_by("code").first()
     # A new client is opened at the creator's ceiling for a client of their location.
     ceiling = door.ceiling_for_new_client(request.user, location)
-    form = ClientRecordForm(request.POST or None, ceiling=ceiling)
+    form = ClientRecordForm(request.POST or None, ceiling=ceiling, location=location)
     if request.method == "POST" and form.is_valid():
         client = services.client_create(
             actor=request.user, location=location, data=_changed(form),

@@ -49,7 +49,8 @@ class Progress:
     updated_clients: list[uuid.UUID] = field(default_factory=list)
 
 
-def chunks(items: Sequence, size: int = BATCH) -> Iterator[Sequence]:
+def chunks(items: Sequence, size: int | None = None) -> Iterator[Sequence]:
+    size = size or BATCH  # looked up now, so that a test can make batches small
     for i in range(0, len(items), size):
         yield items[i:i + size]
 

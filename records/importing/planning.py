@@ -53,6 +53,10 @@ class Plan:
         return [row for row in self.rows if row.outcome == outcome]
 
     @property
+    def matched(self) -> list[RowPlan]:
+        return [row for row in self.rows if row.outcome in (CHANGED, UNCHANGED)]
+
+    @property
     def to_write(self) -> list[RowPlan]:
         return self.of(NEW) + (self.of(CHANGED) if self.update else [])
 
@@ -134,16 +138,22 @@ def _compare(rows: list[RowPlan], opener: Opener) -> None:
             row.outcome = CHANGED
 
 
-def plan_rows(*, location, rows: Iterable[tuple[int, dict[str, object]]], update: bool,
-              opener: Opener) -> Plan:
-    """Sort the checked rows into new, changed, unchanged and skipped. Writes nothing."""
+def match_rows(*, location, rows: Iterable[tuple[int, dict[str, object]]],
+               update: bool) -> Plan:
+    """Sort the checked rows into new, matched (for now: unchanged) and skipped, through
+    the blind indexes alone. Reads no value and writes nothing."""
     rows = list(rows)
     keys = [_match_key(data) for _line, data in rows]
     present = _present(location, set(keys))
     taken: dict[uuid.UUID, int] = {}
     plans = [_matched(line, data, present.get(key, []), taken)
              for (line, data), key in zip(rows, keys, strict=True)]
-    matched = [row for row in plans if row.outcome == UNCHANGED]
+    return Plan(plans, update)
+
+
+def compare(plan: Plan, opener: Opener) -> Plan:
+    """Tell the matched rows that would change their client (and which fields) from the rest."""
+    matched = plan.matched
     if matched:
         _compare(matched, opener)
-    return Plan(plans, update)
+    return plan

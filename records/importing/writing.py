@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -24,7 +24,7 @@ from ..services import ALL_FIELDS, next_client_codes
 from . import batches
 from .checking import RowError, check_rows
 from .columns import LABELS
-from .planning import CHANGED, NEW, SKIPPED, UNCHANGED, Plan, RowPlan, plan_rows
+from .planning import CHANGED, NEW, SKIPPED, UNCHANGED, Plan, RowPlan, compare, match_rows
 from .reading import Sheet, _is_blank, parse_spreadsheet, read_upload
 
 # The package's name, as when this was one module: log settings may name it.
@@ -115,15 +115,16 @@ def _leave_out(user, location: Location, sheet: Sheet) -> tuple[Sheet, list[str]
 
 
 def _comparer(user, username: str):
-    """The opening in which matched clients are read to tell changed from unchanged."""
+    """The opening of a preview, in which matched clients are read to tell changed from
+    unchanged. (A real import reads them inside its own opening.)"""
     def opener(ids: list[uuid.UUID], want: int):
         if user is None:
             return door.open_for_system(
                 actor="import", subjects=ids, ceiling=want,
-                purpose=f"compare a spreadsheet with {len(ids)} clients by {username}")
+                purpose=f"preview a spreadsheet import against {len(ids)} clients by {username}")
         return door.open_clients(user=user, clients=list(_clients(ids)), want=want,
-                                 purpose=N_("compare a spreadsheet with the clients it matches"),
-                                 action="client.import", detail={"step": "compare"})
+                                 purpose=N_("preview a spreadsheet import"),
+                                 action="client.import", detail={"step": "preview"})
     return opener
 
 
@@ -133,19 +134,20 @@ def _clients(ids):
 
 def _writing(*, user, location: Location, ids: list[uuid.UUID], want: int, username: str,
              counts: dict[str, int]):
-    """One recorded opening for the whole import, with its counts."""
+    """The one recorded opening of an import, with the counts known before any value is
+    read: every line's fate is in the result and the preview, never in the audit trail."""
     if user is None:  # the command line: a named system job
-        tally = ", ".join(f"{n} {k}" for k, n in counts.items() if k != "rows")
-        purpose = (f"import {len(ids)} clients from spreadsheet by {username} "
-                   f"({tally})")
-        return door.open_for_system(actor="import", purpose=purpose, subjects=ids, create=True)
+        tally = (f"{counts['rows']} rows: {counts['new']} new, {counts['matched']} already "
+                 f"present, {counts['skipped']} skipped; updating {'on' if counts['update'] else 'off'}")
+        return door.open_for_system(actor="import", subjects=ids, create=True,
+                                    purpose=f"import from spreadsheet by {username} ({tally})")
     return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
                                  purpose=N_("import clients from spreadsheet"),
                                  detail={"step": "write"} | counts)
 
 
-def _needed_class(rows: list[RowPlan]) -> int:
-    names = {n for row in rows for n in (row.data if row.outcome == NEW else row.changed)}
+def _read_class(plan: Plan) -> int:
+    names = {n for row in plan.rows if row.outcome != SKIPPED for n in row.data}
     return max((ALL_FIELDS[n] for n in names), default=DataClass.L2)
 
 
@@ -159,17 +161,35 @@ def _all_or_nothing() -> Iterator[batches.Progress]:
         raise
 
 
-def _write(plan: Plan, *, location: Location, user, username: str, counts) -> None:
-    new, changes = plan.of(NEW), (plan.of(CHANGED) if plan.update else [])
+def _already_open(ids, want):
+    return nullcontext()
+
+
+def _check_expected(plan: Plan, result: ImportResult, expected: str | None) -> None:
+    if expected is not None and plan.digest != expected:
+        changed = PlanChanged(_("The clients changed since the preview: check the new "
+                                "preview and confirm again. Nothing was written."))
+        changed.result = result  # the new preview
+        raise changed
+
+
+def _run(plan: Plan, result: ImportResult, *, location: Location, user, username: str,
+         expected: str | None) -> None:
+    """Compare and write under one opening; batches of new clients, then of updates."""
+    new = plan.of(NEW)
     ids = [uuid.uuid4() for _row in new]
-    with _writing(user=user, location=location, ids=ids + [r.client_id for r in changes],
-                  want=_needed_class(plan.to_write), username=username, counts=counts), \
-            _all_or_nothing() as progress:
-        codes = next_client_codes(location, len(new)) if new else []
-        for batch in batches.chunks(list(zip(ids, codes, new, strict=True))):
-            batches.create_batch(location, batch, progress)
-        for batch in batches.chunks(changes):
-            batches.update_batch(batch, progress)
+    counts = {"rows": result.rows, "new": len(new), "matched": len(plan.matched),
+              "skipped": len(plan.of(SKIPPED)), "update": int(plan.update)}
+    with _writing(user=user, location=location, ids=ids + [r.client_id for r in plan.matched],
+                  want=_read_class(plan), username=username, counts=counts):
+        result.take(compare(plan, _already_open))
+        _check_expected(plan, result, expected)
+        with _all_or_nothing() as progress:
+            codes = next_client_codes(location, len(new)) if new else []
+            for batch in batches.chunks(list(zip(ids, codes, new, strict=True))):
+                batches.create_batch(location, batch, progress)
+            for batch in batches.chunks(plan.of(CHANGED) if plan.update else []):
+                batches.update_batch(batch, progress)
 
 
 def clients_import(*, upload, location: Location, username: str, user=None,
@@ -193,16 +213,12 @@ def clients_import(*, upload, location: Location, username: str, user=None,
                           left_out_columns=left_out, dry_run=dry_run, update=update)
     if errors:
         return result
-    plan = plan_rows(location=location, rows=rows, update=update,
-                     opener=_comparer(user, username))
-    result.take(plan)
-    if expected is not None and plan.digest != expected:
-        changed = PlanChanged(_("The clients changed since the preview: check the new "
-                                "preview and confirm again. Nothing was written."))
-        changed.result = result  # the new preview
-        raise changed
-    if not dry_run:
-        _write(plan, location=location, user=user, username=username, counts=result.counts)
+    plan = match_rows(location=location, rows=rows, update=update)
+    if dry_run:
+        result.take(compare(plan, _comparer(user, username)))
+        _check_expected(plan, result, expected)
+    else:
+        _run(plan, result, location=location, user=user, username=username, expected=expected)
         if result.created + result.updated >= LARGE_WRITE:
             refresh_statistics()
     log.info("client import into %s by %s: %s%s", location.code, username, result.counts,
