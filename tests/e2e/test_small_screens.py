@@ -86,6 +86,7 @@ def check(screen: Screen, name: str) -> None:
     """The page fits the screen's width and its header is one row."""
     page = screen.page
     page.wait_for_load_state()
+    assert page.locator("header.topbar").count() == 1, f"{name}: {page.url} is {page.title()!r}"
     overflow = page.evaluate("""() => {
         const width = window.innerWidth;
         if (document.documentElement.scrollWidth <= width) return null;
