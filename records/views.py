@@ -57,6 +57,8 @@ def _damage_reported(user, clients):
 
 def _no_referrer_beyond(response: HttpResponse) -> HttpResponse:
     # A page of client data sends no address to other sites (its own carries no term).
+    # Not "no-referrer": under it a browser posts the search form with "Origin: null",
+    # which Django's CSRF check refuses over HTTPS.
     response["Referrer-Policy"] = "same-origin"
     return response
 

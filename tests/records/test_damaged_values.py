@@ -191,3 +191,19 @@ def test_an_alert_that_cannot_be_written_does_not_take_the_page_down_and_comes_l
     assert http.get(url).status_code == 200
     assert _alerts().count() == 1
     assert AccessEvent.objects.filter(action="integrity.damaged_value").count() == 1
+
+
+def test_a_damaged_value_assigned_back_and_saved_keeps_its_bytes(client_record, damaged_allergy):
+    from vault.scope import damage_shown
+
+    with damage_shown() as damaged, door.open_for_system(actor="test", purpose="a repair",
+                                                         subjects=[client_record.pk]):
+        note = HealthNote.objects.get(client=client_record)
+        value = note.allergies
+        assert str(value) == MARK and repr(value) == "‹damaged›"
+        note.allergies = value
+        note.medication = "无"
+        note.save()
+    assert [d.field for d in damaged] == ["allergies"]
+    (kept,) = HealthNote.objects.filter(client=client_record).values_list("allergies", flat=True)
+    assert kept.blob == damaged_allergy
