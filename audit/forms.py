@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vault.classes import DataClass
 
+from . import people
 from .models import AccessEvent
 
 
@@ -29,6 +30,16 @@ class EventFilterForm(forms.Form):
     until = forms.DateTimeField(label=_("Until"), required=False,
                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
                                                            format="%Y-%m-%dT%H:%M"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].label_from_instance = self._person_label
+        self._names: dict[int, str] | None = None
+
+    def _person_label(self, user) -> str:
+        if self._names is None:  # one query for the whole list of people
+            self._names = people.names(self.fields["person"].queryset.values_list("pk", flat=True))
+        return self._names.get(user.pk) or user.get_username()
 
     def clean(self):
         data = super().clean()

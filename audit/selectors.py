@@ -174,7 +174,7 @@ def per_day(qs: QuerySet[AccessEvent], days: int = 30, *, today: dt.date) -> lis
 
 
 def per_person(qs: QuerySet[AccessEvent], limit: int = 15) -> list[dict]:
-    return list(qs.order_by().values("actor_label").annotate(n=Count("id"))
+    return list(qs.order_by().values("actor_id", "actor_label").annotate(n=Count("id"))
                 .order_by("-n")[:limit])
 
 

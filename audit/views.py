@@ -17,9 +17,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import actions, people, selectors, services
 from .forms import AlertActionForm, EventFilterForm
 from .models import AccessEvent, Alert, VerificationRun
 
@@ -66,6 +67,7 @@ def _events_page(request, template: str, extra: dict, base=None):
         qs = qs & base
     before = request.GET.get("before")
     rows, older = selectors.page(qs, int(before) if before and before.isdigit() else None)
+    people.name_rows(rows)
     query = request.GET.copy()
     query.pop("before", None)
     return render(request, template, {
@@ -85,6 +87,7 @@ def person_timeline(request, user_id):
     mine = AccessEvent.objects.filter(actor=person)
     return _events_page(request, "audit/person.html", {
         "person": person,
+        "person_name": people.names([person.pk]).get(person.pk, person.get_username()),
         "days": selectors.with_bars(selectors.per_day(mine, today=timezone.localdate()))},
         base=mine)
 
@@ -104,7 +107,12 @@ def charts(request):
     return render(request, "audit/charts.html", {
         "form": form,
         "days": selectors.with_bars(selectors.per_day(qs, today=timezone.localdate())),
-        "people": selectors.with_bars(selectors.per_person(qs))})
+        "people": _named(selectors.with_bars(selectors.per_person(qs)))})
+
+
+def _named(rows: list[dict]) -> list[dict]:
+    known = people.names(r["actor_id"] for r in rows)
+    return [r | {"person": known.get(r["actor_id"]) or r["actor_label"]} for r in rows]
 
 
 @auditor_view
@@ -134,20 +142,37 @@ def export(request, fmt: str):
     return response
 
 
+# The CSV is read by people in a spreadsheet: headers in their language, actions and
+# purposes by label beside their names. JSON Lines keeps the field names for scripts.
+CSV_HEADERS = {
+    "seq": gettext_lazy("No."), "at": gettext_lazy("Time"), "actor_label": gettext_lazy("Person"),
+    "role": gettext_lazy("Role"), "action": gettext_lazy("Action"),
+    "action_label": gettext_lazy("What happened"), "client_code": gettext_lazy("Client code"),
+    "client_id": gettext_lazy("Client id"), "location_code": gettext_lazy("Location"),
+    "data_class": gettext_lazy("Data class"), "purpose": gettext_lazy("Purpose"),
+    "break_glass": gettext_lazy("Break-glass"), "outcome": gettext_lazy("Outcome"),
+    "ip": gettext_lazy("IP"), "user_agent": gettext_lazy("Browser"),
+    "request_id": gettext_lazy("Request id"), "hash": gettext_lazy("Hash"),
+}
+
+
 def _export_rows(qs):
     for row in qs.values_list(*EXPORT_FIELDS).iterator(chunk_size=5000):
         values = dict(zip(EXPORT_FIELDS, row, strict=True))
-        values["at"] = values["at"].isoformat()
+        values["at"] = timezone.localtime(values["at"]).isoformat()  # the salon's own clock
         values["client_id"] = str(values["client_id"]) if values["client_id"] else ""
         yield values
 
 
 def _csv_lines(qs):
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS)
+    fields = list(CSV_HEADERS)
+    writer = csv.DictWriter(buffer, fieldnames=fields)
     buffer.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese text correctly with a BOM
-    writer.writeheader()
+    writer.writerow({f: str(CSV_HEADERS[f]) for f in fields})
     for values in _export_rows(qs):
+        values["action_label"] = actions.action_label(values["action"])
+        values["purpose"] = actions.purpose_label(values["purpose"])
         # Neutralise spreadsheet formulas in free-text columns.
         for key in ("actor_label", "purpose", "user_agent"):
             if str(values[key]).startswith(("=", "+", "-", "@")):
@@ -169,13 +194,15 @@ def alerts(request):
     state = request.GET.get("state", Alert.State.OPEN)
     qs = Alert.objects.all() if state == "all" else Alert.objects.filter(state=state)
     return render(request, "audit/alerts.html", {
-        "alerts": qs.select_related("acknowledged_by", "resolved_by")[:200], "state": state,
+        "alerts": people.name_rows(qs.select_related("acknowledged_by", "resolved_by")[:200]),
+        "state": state,
         "states": Alert.State.choices})
 
 
 @auditor_view
 def alert_detail(request, pk):
     alert = get_object_or_404(Alert, pk=pk)
+    people.name_rows([alert])
     return render(request, "audit/alert.html", {"alert": alert, "form": AlertActionForm()})
 
 
@@ -201,11 +228,11 @@ def subject_report(request):
     if not ids:
         messages.error(request, _("No access has been recorded for a client with this code."))
         return render(request, "audit/subject_report_form.html", {"code": code})
-    history = list(selectors.filtered({"client_code": code}).select_related("actor")
-                   .filter(actor__isnull=False).order_by("seq")[:5000])
+    history = people.name_rows(selectors.filtered({"client_code": code}).select_related("actor")
+                               .filter(actor__isnull=False).order_by("seq")[:5000])
     services.record(actor=request.user, actor_label=request.user.get_username(),
                     action="audit.subject_report", outcome="allowed", client_id=ids[0],
                     client_code=selectors.normal_code(code), detail={"events": len(history)})
     return render(request, "audit/subject_report.html", {
         "code": code, "history": history, "generated": timezone.now(),
-        "people": sorted({e.actor_label for e in history})})
+        "people": sorted({e.person for e in history})})

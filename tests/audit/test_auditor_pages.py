@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AccessEvent
-from audit.views import EXPORT_FIELDS
+from audit.views import CSV_HEADERS, EXPORT_FIELDS
 from records import services as records
 from tests.audit.conftest import PLAINTEXT, events, jpeg, last_event, streamed, write
 
@@ -343,7 +343,8 @@ def test_charts_count_events_per_day_and_per_person(login, auditor, stylist, rec
     days = {d["day"]: d["n"] for d in response.context["days"]}
     assert days[timezone.localdate()] == 4
     assert days[timezone.localtime(now - dt.timedelta(days=1)).date()] == 1
-    assert response.context["people"] == [{"actor_label": "stylist", "n": 5, "pct": 100}]
+    assert [(p["person"], p["n"], p["pct"]) for p in response.context["people"]] == [
+        ("stylist", 5, 100)]  # the display name of the fixture's stylist
 
 
 def test_charts_count_everyone_without_a_filter(login, auditor, stylist, receptionist,
@@ -371,14 +372,24 @@ def _csv(response) -> tuple[str, list[dict]]:
     assert "attachment" in response["Content-Disposition"]
     assert response["Cache-Control"] == "no-store"
     body = streamed(response)
-    return body, list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    header, *lines = csv.reader(io.StringIO(body.removeprefix("\ufeff")))
+    assert header == [str(label) for label in CSV_HEADERS.values()]
+    return body, [dict(zip(CSV_HEADERS, line, strict=True)) for line in lines]
 
 
 def test_the_csv_export_starts_with_a_bom_and_a_header(exporter):
     write(2)
     body, rows = _csv(exporter.get(reverse("audit:export_csv")))
     assert body.startswith("\ufeff")
-    assert body.removeprefix("\ufeff").splitlines()[0].split(",") == list(EXPORT_FIELDS)
+    assert body.removeprefix("\ufeff").splitlines()[0].split(",")[:3] == ["No.", "Time", "Person"]
+
+
+def test_export_times_are_on_the_salons_clock(exporter, record_at):
+    record_at(dt.datetime(2026, 3, 1, 16, 30, tzinfo=dt.UTC), action="client.open")
+    _body, rows = _csv(exporter.get(reverse("audit:export_csv"), {"action": "client.open"}))
+    assert rows[0]["at"] == "2026-03-02T00:30:00+08:00"
+    lines = streamed(exporter.get(reverse("audit:export_jsonl"), {"action": "client.open"}))
+    assert json.loads(lines.splitlines()[0])["at"] == "2026-03-02T00:30:00+08:00"
 
 
 def test_the_csv_export_holds_the_filtered_events(exporter, stylist, record_at):
@@ -547,3 +558,4 @@ def test_anonymous_users_are_sent_to_sign_in(client, name):
 def test_an_auditor_without_the_second_factor_is_sent_to_verify(login, auditor):
     response = login(auditor, verified=False).get(reverse("audit:events"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/otp/")
+
