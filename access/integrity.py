@@ -24,7 +24,7 @@ from vault.scope import DamageNote
 log = logging.getLogger(__name__)
 
 ACTION = "integrity.damaged_value"
-RULE = "integrity"  # an Alert rule of its own: the alerts pages show it beside the others
+RULE = Alert.Rule.INTEGRITY  # an Alert rule of its own: the alerts pages show it beside the others
 SYSTEM_LABEL = "system:integrity"
 
 

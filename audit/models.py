@@ -147,6 +147,7 @@ class Alert(models.Model):
         BREAK_GLASS = "break_glass", _("Break-glass access")
         UNASSIGNED = "unassigned", _("Opening clients not assigned")
         LARGE_EXPORT = "large_export", _("Large export")
+        INTEGRITY = "integrity", _("Damaged record value")
 
     class State(models.TextChoices):
         OPEN = "open", pgettext_lazy("state", "Open")
