@@ -42,92 +42,84 @@ def _orm_append(event) -> None:
     event._state.adding, event._state.db = False, "default"
 
 
-def measure_recording(n: int, *, threads: int = 0, repeats: int = 1) -> dict:
-    """Raw timings (seconds) of record() alone and of open_client with and without it."""
-    import threading
+class Recorder:
+    """The stylist's recordings and openings of her granted clients, timed."""
 
-    from django.db import connection, connections, transaction
+    def __init__(self, n: int) -> None:
+        from access.models import Grant
+        from records import selectors
 
-    from access import door
-    from access.models import Grant
-    from audit import services
-    from records import selectors
+        self.n = n
+        self.stylist = ensure_staff()["stylist"]
+        granted = list(Grant.objects.filter(user=self.stylist, revoked_at__isnull=True)
+                       .values_list("client_id", flat=True)[:300])
+        if not granted:
+            raise SystemExit("the stylist has no granted clients: seed more clients")
+        self.clients = [selectors.client_for(self.stylist, pk) for pk in granted]
 
-    users = ensure_staff()
-    stylist = users["stylist"]
-    granted = list(Grant.objects.filter(user=stylist, revoked_at__isnull=True)
-                   .values_list("client_id", flat=True)[:300])
-    if not granted:
-        raise SystemExit("the stylist has no granted clients: seed more clients")
-    clients = [selectors.client_for(stylist, pk) for pk in granted]
+    def record(self, i: int) -> None:
+        from audit import services
 
-    def record(i: int) -> None:
-        c = clients[i % len(clients)]
-        services.record(actor=stylist, actor_label="stylist", role="stylist",
+        c = self.clients[i % len(self.clients)]
+        services.record(actor=self.stylist, actor_label="stylist", role="stylist",
                         action="client.open", outcome="allowed", client_id=c.pk,
                         client_code=c.code, location_code=c.location.code, data_class=4,
                         purpose="view client record", detail={"granted": True})
 
-    def opening(i: int) -> None:
-        with door.open_client(user=stylist, client=clients[i % len(clients)],
+    def opening(self, i: int) -> None:
+        from access import door
+
+        with door.open_client(user=self.stylist, client=self.clients[i % len(self.clients)],
                               purpose="view client record"):
             pass
 
-    pg = connection.vendor == "postgresql"
-    out: dict = {"engine": connection.vendor, "n": n, "record": [], "open_real": [],
-                 "open_stub": [], "record_cpu": [], "record_in_tx": [], "commit": [],
-                 "record_orm": [], "open_orm": []}
-    started_at = services.ChainHead.objects.get(pk=1) if pg else None
-    clock, cpu = time.perf_counter, time.thread_time
-    with request_facts():
-        for i in range(20):  # warm up: connections, caches, the chain head row
-            record(i)
-            opening(i)
+    def each(self, fn, cpu: list[float] | None = None) -> list[float]:
+        """Wall time of fn(i) for i in range(n); CPU time too when `cpu` is given."""
+        clock, thread_time, times = time.perf_counter, time.thread_time, []
         gc.collect()
-        for i in range(n):
-            began, began_cpu = clock(), cpu()
-            record(i)
-            out["record"].append(clock() - began)
-            out["record_cpu"].append(cpu() - began_cpu)
-        # The same inside an open transaction: what record() costs without its commit.
-        gc.collect()
-        with transaction.atomic():
-            for i in range(n):
-                began = clock()
-                record(i)
-                out["record_in_tx"].append(clock() - began)
-        # The floor under any durable write: a one-row UPDATE and its commit.
+        for i in range(self.n):
+            began, began_cpu = clock(), thread_time()
+            fn(i)
+            times.append(clock() - began)
+            if cpu is not None:
+                cpu.append(thread_time() - began_cpu)
+        return times
+
+    def commit_floor(self) -> list[float]:
+        """The floor under any durable write: a one-row UPDATE and its commit."""
+        from django.db import connection
+
         with connection.cursor() as cur:
             cur.execute("CREATE TABLE IF NOT EXISTS bench_commit (id integer PRIMARY KEY, "
                         "n integer NOT NULL)")
             cur.execute("DELETE FROM bench_commit")
             cur.execute("INSERT INTO bench_commit VALUES (1, 0)")
-            for _ in range(n):
-                began = clock()
-                cur.execute("UPDATE bench_commit SET n = n + 1 WHERE id = 1")
-                out["commit"].append(clock() - began)
-        if pg:  # the ORM append (as before the one-statement append), on its own
-            with _patched_append(_orm_append):
-                gc.collect()
-                for i in range(n):
-                    began = clock()
-                    record(i)
-                    out["record_orm"].append(clock() - began)
-        gc.collect()
-        variants = ("real", "stub", "orm") if pg else ("real", "stub")
+            return self.each(lambda _i: cur.execute(
+                "UPDATE bench_commit SET n = n + 1 WHERE id = 1"))
+
+    def openings(self, variants: tuple[str, ...]) -> dict[str, list[float]]:
+        """The opening as shipped (real), with _append stubbed and with the ORM append."""
         patches = {"stub": _stub_append, "orm": _orm_append}
-        for i in range(n):
+        out: dict[str, list[float]] = {f"open_{v}": [] for v in variants}
+        gc.collect()
+        for i in range(self.n):
             # Rotate the order so that drift and caches favour no variant.
             k = i % len(variants)
             for variant in variants[k:] + variants[:k]:
                 with (_patched_append(patches[variant]) if variant in patches
                       else contextlib.nullcontext()):
-                    began = clock()
-                    opening(i)
-                    out[f"open_{variant}"].append(clock() - began)
-    def concurrently(append) -> dict:
-        # Several writers at once take turns on the chain head's row lock.
-        per_thread = max(20, n // threads)
+                    began = time.perf_counter()
+                    self.opening(i)
+                    out[f"open_{variant}"].append(time.perf_counter() - began)
+        return out
+
+    def concurrently(self, append, threads: int) -> dict:
+        """Several writers at once take turns on the chain head's row lock."""
+        import threading
+
+        from django.db import connections
+
+        per_thread = max(20, self.n // threads)
         latencies: list[float] = []
         lock = threading.Lock()
 
@@ -135,37 +127,33 @@ def measure_recording(n: int, *, threads: int = 0, repeats: int = 1) -> dict:
             mine = []
             with request_facts(f"{k:032x}"):
                 for i in range(per_thread):
-                    began = clock()
-                    record(i * threads + k)
-                    mine.append(clock() - began)
+                    began = time.perf_counter()
+                    self.record(i * threads + k)
+                    mine.append(time.perf_counter() - began)
             connections.close_all()
             with lock:
                 latencies.extend(mine)
 
         with _patched_append(append) if append else contextlib.nullcontext():
-            began = clock()
+            began = time.perf_counter()
             workers = [threading.Thread(target=writer, args=(k,)) for k in range(threads)]
             for w in workers:
                 w.start()
             for w in workers:
                 w.join()
-        return {"threads": threads, "seconds": clock() - began, "latencies": latencies}
+        return {"threads": threads, "seconds": time.perf_counter() - began,
+                "latencies": latencies}
 
-    out.update(measure_pages(clients, stylist, n, repeats))
-    if threads:
-        out["concurrent"] = concurrently(None)
-        if pg:
-            out["concurrent_orm"] = concurrently(_orm_append)
-    if pg:
-        # Events naming subjects too; then every event written above, by either _append
-        # (interleaved), must verify and the subjects must be indexed.
-        from audit import chain, integrity, subject_index
+    def verified(self, started_at) -> int:
+        """Events naming subjects too; then every event written since `started_at`, by either
+        _append (interleaved), must verify and the subjects must be indexed."""
+        from audit import chain, integrity, services, subject_index
         from audit.models import EventSubject
 
         with request_facts():
-            listed = [services.record(actor=stylist, actor_label="stylist", role="stylist",
-                                      action="client.list", outcome="allowed",
-                                      subjects=[c.pk for c in clients[k:k + 10]],
+            listed = [services.record(actor=self.stylist, actor_label="stylist",
+                                      role="stylist", action="client.list", outcome="allowed",
+                                      subjects=[c.pk for c in self.clients[k:k + 10]],
                                       data_class=2, purpose="browse clients",
                                       detail={"page": k + 1}) for k in range(5)]
         subject_index.catch_up()  # the index is filled after the fact (beat, or a query)
@@ -175,7 +163,38 @@ def measure_recording(n: int, *, threads: int = 0, repeats: int = 1) -> dict:
         if not verdict.ok or indexed != 50:
             raise SystemExit(f"the events written in (a) do not verify: {verdict}"
                              f" ({indexed} of 50 subjects indexed)")
-        out["verified"] = verdict.checked
+        return verdict.checked
+
+
+def measure_recording(n: int, *, threads: int = 0, repeats: int = 1) -> dict:
+    """Raw timings (seconds) of record() alone and of open_client with and without it."""
+    from django.db import connection, transaction
+
+    from audit import services
+
+    rec = Recorder(n)
+    pg = connection.vendor == "postgresql"
+    out: dict = {"engine": connection.vendor, "n": n, "record_cpu": []}
+    started_at = services.ChainHead.objects.get(pk=1) if pg else None
+    with request_facts():
+        for i in range(20):  # warm up: connections, caches, the chain head row
+            rec.record(i)
+            rec.opening(i)
+        out["record"] = rec.each(rec.record, out["record_cpu"])
+        with transaction.atomic():  # what record() costs without its commit
+            out["record_in_tx"] = rec.each(rec.record)
+        out["commit"] = rec.commit_floor()
+        if pg:  # the ORM append (as before the one-statement append), on its own
+            with _patched_append(_orm_append):
+                out["record_orm"] = rec.each(rec.record)
+        out.update(rec.openings(("real", "stub", "orm") if pg else ("real", "stub")))
+    out.update(measure_pages(rec.clients, rec.stylist, n, repeats))
+    if threads:
+        out["concurrent"] = rec.concurrently(None, threads)
+        if pg:
+            out["concurrent_orm"] = rec.concurrently(_orm_append, threads)
+    if pg:
+        out["verified"] = rec.verified(started_at)
     return out
 
 

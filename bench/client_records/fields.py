@@ -6,12 +6,17 @@ from __future__ import annotations
 import gc
 import statistics
 import time
+from collections.abc import Callable
 
 from bench.client_records import RESULTS
 from bench.common import Result, median, ms, say, us
 
+NAMES = ("full_name", "phone", "wechat_id", "email")  # the L2 text fields of a client
+CIPHER = {"encrypt": "vault AES-GCM (aead.seal_under)", "decrypt": "vault AES-GCM (aead.open_)"}
+PATH = {"encrypt": "vault field (assign + pre_save)",
+        "decrypt": "vault field (attribute read in scope)"}
 
-# -- 3. fields -------------------------------------------------------------------------
+
 def _each(fn, items) -> list[float]:
     """Time fn(item) for each item on its own."""
     clock, times = time.perf_counter, []
@@ -22,8 +27,9 @@ def _each(fn, items) -> list[float]:
     return times
 
 
-def _bulk(fn, items, repeat: int = 5) -> float:
-    """CPU time of one loop over all items, best of `repeat` runs.
+def _bulk(fn, make_items: Callable[[], list], repeat: int = 5) -> float:
+    """CPU time of one loop over all items, best of `repeat` runs (items made afresh
+    before each run, untimed).
 
     A loop of half a second is always interrupted on a busy machine, so bulk runs are
     timed in this thread's CPU time (pure computation either way); single values, timed
@@ -31,6 +37,7 @@ def _bulk(fn, items, repeat: int = 5) -> float:
     """
     runs = []
     for _ in range(repeat):
+        items = make_items()
         gc.collect()
         began = time.thread_time()
         for item in items:
@@ -39,55 +46,63 @@ def _bulk(fn, items, repeat: int = 5) -> float:
     return min(runs)
 
 
-def measure_fields(bulk: int) -> None:
-    from cryptography.fernet import Fernet
-
+def field_values(bulk: int) -> list[tuple]:
+    """Real values: (client id, field, text) of the L2 text fields of the first clients."""
     from access import door
     from records.models import Client
-    from vault import aead
     from vault import scope as vault_scope
     from vault.classes import DataClass
-    from vault.scope import Sealed
 
-    # Real values: the L2 text fields of the first clients (name, phone, WeChat ID, email).
-    names = ("full_name", "phone", "wechat_id", "email")
     values: list[tuple] = []
-    clients = list(Client.objects.order_by("pk").only("id", *names)[:bulk])
+    clients = list(Client.objects.order_by("pk").only("id", *NAMES)[:bulk])
     with door.open_for_system(actor="bench", purpose="benchmark setup: field values",
                               subjects=[c.pk for c in clients], ceiling=DataClass.L2):
-        scope = vault_scope.current()
-        scope.prefetch(c.pk for c in clients)
+        vault_scope.current().prefetch(c.pk for c in clients)
         for client in clients:
-            for name in names:
-                value = getattr(client, name)
-                if value is not None:
-                    values.append((client.pk, name, str(value)))
-    values = values[:bulk]
-    subjects = sorted({pk for pk, _, _ in values})
-    say(f"field values: {len(values)} values of {len(subjects)} clients, "
-        f"{statistics.mean(len(v.encode()) for _, _, v in values):.1f} bytes on average")
+            values += [(client.pk, name, str(getattr(client, name))) for name in NAMES
+                       if getattr(client, name) is not None]
+    return values[:bulk]
 
-    fernet = Fernet(Fernet.generate_key())
-    with door.open_for_system(actor="bench", purpose="benchmark: field encryption",
-                              subjects=subjects, ceiling=DataClass.L2):
-        scope = vault_scope.current()
-        scope.prefetch(subjects)  # keys unwrapped before timing, as a page does up front
-        ciphers = {s: scope.sealing_cipher(s) for s in subjects}
+
+class Paths:
+    """Each way of sealing and opening the values, with the items it works on, inside an
+    open scope whose keys are unwrapped (as a page does up front)."""
+
+    def __init__(self, values: list[tuple], scope) -> None:
+        from cryptography.fernet import Fernet
+
+        from records.models import Client
+        from vault import aead
+
+        self.values, self.scope = values, scope
+        self.subjects = sorted({pk for pk, _, _ in values})
+        self.fernet = Fernet(Fernet.generate_key())
+        self.fernet_field = FernetTextField(self.fernet)
+        ciphers = {s: scope.sealing_cipher(s) for s in self.subjects}
         # The header is built once per key, as the scope does for every seal it makes.
         headers = {s: aead.header(aead.KeyId(s, gen)) for s, (gen, _) in ciphers.items()}
-        raw = [(ciphers[pk][1], headers[pk], v.encode(),
-                aead.context("records.client", name, pk, pk)) for pk, name, v in values]
-        sealed = [aead.seal_under(c, head, data, ctx) for c, head, data, ctx in raw]
-        opened = list(zip([c for c, _, _, _ in raw], sealed, [ctx for _, _, _, ctx in raw],
-                          strict=True))
-        plain_bytes = [v.encode() for _, _, v in values]
-        tokens = [fernet.encrypt(b) for b in plain_bytes]
+        self.raw = [(ciphers[pk][1], headers[pk], v.encode(),
+                     aead.context("records.client", name, pk, pk)) for pk, name, v in values]
+        self.opened = [(c, aead.seal_under(c, head, data, ctx), ctx)
+                       for c, head, data, ctx in self.raw]
+        self.plain = [v.encode() for _, _, v in values]
+        self.tokens = [self.fernet.encrypt(b) for b in self.plain]
+        # The field path: assignment and pre_save (what Model.save runs) seal a value; a
+        # stored value (Sealed, as from_db_value makes it) unseals on attribute access. A
+        # client's fields share one instance, as on a page or in a save.
+        fields = {name: Client._meta.get_field(name) for name in NAMES}
+        shells = {pk: Client(id=pk) for pk in self.subjects}
+        self.writers = [(shells[pk], fields[name], name, v) for pk, name, v in values]
+        self.blobs = [self.field_seal(item) for item in self.writers]
+        # Every path is timed through one plain function call of one item, ours and theirs
+        # alike, the module functions bound beforehand.
+        seal_under, open_, fernet = aead.seal_under, aead.open_, self.fernet
 
         def vault_seal(item):
-            return aead.seal_under(item[0], item[1], item[2], item[3])
+            return seal_under(item[0], item[1], item[2], item[3])
 
         def vault_open(item):
-            return aead.open_(item[0], item[1], item[2]).decode()
+            return open_(item[0], item[1], item[2]).decode()
 
         def fernet_encrypt(data):
             return fernet.encrypt(data)
@@ -95,101 +110,95 @@ def measure_fields(bulk: int) -> None:
         def fernet_decrypt(token):
             return fernet.decrypt(token).decode()
 
-        fields = {name: Client._meta.get_field(name) for name in names}
-        # The field path: assignment and pre_save (what Model.save runs) seal a value; a
-        # stored value (Sealed, as from_db_value makes it) unseals on attribute access. A
-        # client's fields share one instance, as on a page or in a save.
-        shells = {pk: Client(id=pk) for pk in subjects}
-        writers = [(shells[pk], fields[name], name, v) for pk, name, v in values]
-        # The same path in a generic encrypted-field library: Fernet in the field's
-        # get_db_prep_value and from_db_value (what django-fernet-fields does).
-        fernet_field = FernetTextField(fernet)
-        fernet_writers = [(fernet_field, v) for _, _, v in values]
+        self.vault_seal, self.vault_open = vault_seal, vault_open
+        self.fernet_encrypt, self.fernet_decrypt = fernet_encrypt, fernet_decrypt
 
-        def fernet_field_seal(item):
-            return item[0].get_db_prep_save(item[1], connection=None)
+    @staticmethod
+    def field_seal(item):
+        instance, field, name, value = item
+        setattr(instance, name, value)
+        return field.pre_save(instance, True)
 
-        def fernet_field_open(token):
-            return fernet_field.from_db_value(token, None, None)
+    @staticmethod
+    def field_open(item):
+        return getattr(item[0], item[1])
 
-        def field_seal(item):
-            instance, field, name, value = item
-            setattr(instance, name, value)
-            return field.pre_save(instance, True)
+    def readers(self) -> list[tuple]:
+        """Fresh instances holding the sealed values; the keys unwrapped again, as on a page
+        after the door's prefetch."""
+        from records.models import Client
+        from vault.scope import Sealed
 
-        blobs = [field_seal(item) for item in writers]
+        self.scope.close()
+        self.scope.prefetch(self.subjects)
+        out, rows = [], {}
+        for (pk, name, _), blob in zip(self.values, self.blobs, strict=True):
+            instance = rows.get(pk) or rows.setdefault(pk, Client(id=pk))
+            instance.__dict__[name] = Sealed(blob)
+            out.append((instance, name))
+        return out
 
-        def readers():
-            out, rows = [], {}
-            for (pk, name, _), blob in zip(values, blobs, strict=True):
-                instance = rows.get(pk) or rows.setdefault(pk, Client(id=pk))
-                instance.__dict__[name] = Sealed(blob)
-                out.append((instance, name))
-            return out
-
-        def field_open(item):
-            return getattr(item[0], item[1])
-
-        # Check the paths round-trip before timing them.
-        assert [vault_open(o) for o in opened[:50]] == [v for _, _, v in values[:50]]
-        assert [field_open(r) for r in readers()[:50]] == [v for _, _, v in values[:50]]
-        scope.close()  # keys are unwrapped again below
-        scope.prefetch(subjects)
-
-        single = {
+    def table(self) -> dict[str, dict[str, tuple[Callable, Callable[[], list]]]]:
+        """{operation: {path: (function of one item, the items)}}. The Fernet field is the
+        same path in a generic encrypted-field library (django-fernet-fields)."""
+        field = self.fernet_field
+        fernet_writers = [(field, v) for _, _, v in self.values]
+        return {
             "encrypt": {
-                "vault AES-GCM (aead.seal_under)": _each(vault_seal, raw),
-                "Fernet": _each(fernet_encrypt, plain_bytes),
-                "vault field (assign + pre_save)": _each(field_seal, writers),
-                "Fernet field": _each(fernet_field_seal, fernet_writers),
+                CIPHER["encrypt"]: (self.vault_seal, lambda: self.raw),
+                "Fernet": (self.fernet_encrypt, lambda: self.plain),
+                PATH["encrypt"]: (self.field_seal, lambda: self.writers),
+                "Fernet field": (lambda item: item[0].get_db_prep_save(item[1], None),
+                                 lambda: fernet_writers),
             },
             "decrypt": {
-                "vault AES-GCM (aead.open_)": _each(vault_open, opened),
-                "Fernet": _each(fernet_decrypt, tokens),
-                "vault field (attribute read in scope)": _each(field_open, readers()),
-                "Fernet field": _each(fernet_field_open, tokens),
+                CIPHER["decrypt"]: (self.vault_open, lambda: self.opened),
+                "Fernet": (self.fernet_decrypt, lambda: self.tokens),
+                PATH["decrypt"]: (self.field_open, self.readers),
+                "Fernet field": (lambda t: field.from_db_value(t, None, None),
+                                 lambda: self.tokens),
             },
         }
-        def field_open_bulk() -> float:
-            # Fresh instances for each run; the keys stay unwrapped, as on a page after the
-            # door's prefetch.
-            runs = []
-            for _ in range(5):
-                scope.close()
-                scope.prefetch(subjects)
-                items = readers()
-                gc.collect()
-                began = time.thread_time()
-                for item in items:
-                    field_open(item)
-                runs.append(time.thread_time() - began)
-            return min(runs)
 
-        bulk_times = {
-            "encrypt": {
-                "vault AES-GCM (aead.seal_under)": _bulk(vault_seal, raw),
-                "Fernet": _bulk(fernet_encrypt, plain_bytes),
-                "vault field (assign + pre_save)": _bulk(field_seal, writers),
-                "Fernet field": _bulk(fernet_field_seal, fernet_writers),
-            },
-            "decrypt": {
-                "vault AES-GCM (aead.open_)": _bulk(vault_open, opened),
-                "Fernet": _bulk(fernet_decrypt, tokens),
-                "vault field (attribute read in scope)": field_open_bulk(),
-                "Fernet field": _bulk(fernet_field_open, tokens),
-            },
-        }
-    n = len(values)
+    def check(self) -> None:
+        """The paths round-trip before they are timed."""
+        expected = [v for _, _, v in self.values[:50]]
+        assert [self.vault_open(o) for o in self.opened[:50]] == expected
+        assert [self.field_open(r) for r in self.readers()[:50]] == expected
+
+
+def measure_fields(bulk: int) -> None:
+    from access import door
+    from vault import scope as vault_scope
+    from vault.classes import DataClass
+
+    values = field_values(bulk)
+    subjects = sorted({pk for pk, _, _ in values})
+    say(f"field values: {len(values)} values of {len(subjects)} clients, "
+        f"{statistics.mean(len(v.encode()) for _, _, v in values):.1f} bytes on average")
+    with door.open_for_system(actor="bench", purpose="benchmark: field encryption",
+                              subjects=subjects, ceiling=DataClass.L2):
+        scope = vault_scope.current()
+        scope.prefetch(subjects)  # keys unwrapped before timing, as a page does up front
+        paths = Paths(values, scope)
+        paths.check()
+        table = paths.table()
+        single = {op: {label: _each(fn, items()) for label, (fn, items) in row.items()}
+                  for op, row in table.items()}
+        bulk_times = {op: {label: _bulk(fn, items) for label, (fn, items) in row.items()}
+                      for op, row in table.items()}
+    field_rows(single, bulk_times, len(values))
+    say("field encryption measured")
+
+
+def field_rows(single: dict, bulk_times: dict, n: int) -> None:
     # The target is the field crypto: our ciphertext (header, nonce, binding) against a
     # Fernet token. The whole field paths are compared too, each with its own Django
     # plumbing, and against bare Fernet, for information.
-    cipher = {"encrypt": "vault AES-GCM (aead.seal_under)", "decrypt": "vault AES-GCM (aead.open_)"}
-    path = {"encrypt": "vault field (assign + pre_save)",
-            "decrypt": "vault field (attribute read in scope)"}
     for op in ("encrypt", "decrypt"):
-        for ours, theirs, target in ((cipher[op], "Fernet", True),
-                                     (path[op], "Fernet field", False),
-                                     (path[op], "Fernet", False)):
+        for ours, theirs, target in ((CIPHER[op], "Fernet", True),
+                                     (PATH[op], "Fernet field", False),
+                                     (PATH[op], "Fernet", False)):
             base_one, one = median(single[op][theirs]), median(single[op][ours])
             base_all, total = bulk_times[op][theirs], bulk_times[op][ours]
             goal = "≥ 5× faster than Fernet" if target else "(information)"
@@ -199,7 +208,6 @@ def measure_fields(bulk: int) -> None:
             RESULTS.append(Result(f"{op} {n:,} values in bulk (CPU time), {ours}", ms(total),
                                   f"{ms(base_all)} {theirs}", f"{base_all / total:.1f}× faster",
                                   goal, base_all / total >= 5 if target else None))
-    say("field encryption measured")
 
 
 class FernetTextField:
