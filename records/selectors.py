@@ -93,13 +93,34 @@ def cursor_from(params) -> dict[str, str]:
 
 
 def code_page(qs: QuerySet, *, after: str = "", before: str = "", size: int = 50) -> CodePage:
+    return merged_code_page([qs], after=after, before=before, size=size)
+
+
+def visible_code_page(user, *, related: tuple[str, ...] = (), after: str = "",
+                      before: str = "", size: int = 50) -> CodePage:
+    """A page of the clients the user may see, each part of the rule read on its own
+    index (policy.visible_parts), so page one costs the same for every location."""
+    parts = policy.Decider(user).visible_parts()
+    if parts is None:
+        return CodePage([], "", "")
+    return merged_code_page([Client.objects.filter(p).select_related(*related) for p in parts],
+                            after=after, before=before, size=size)
+
+
+def _edge(parts: list[QuerySet], condition: Q, order: str, size: int) -> list:
+    rows = {row.pk: row for qs in parts for row in qs.filter(condition).order_by(order)[:size + 1]}
+    return sorted(rows.values(), key=lambda row: row.code, reverse=order.startswith("-"))[:size + 1]
+
+
+def merged_code_page(parts: list[QuerySet], *, after: str = "", before: str = "",
+                     size: int = 50) -> CodePage:
     if before:
-        rows = list(qs.filter(code__lt=before).order_by("-code")[:size + 1])
+        rows = _edge(parts, Q(code__lt=before), "-code", size)
         more_before = len(rows) > size
         rows = rows[:size][::-1]
         return CodePage(rows, rows[0].code if more_before and rows else "",
                         rows[-1].code if rows else "")
-    rows = list((qs.filter(code__gt=after) if after else qs).order_by("code")[:size + 1])
+    rows = _edge(parts, Q(code__gt=after) if after else Q(), "code", size)
     more_after = len(rows) > size
     rows = rows[:size]
     return CodePage(rows, rows[0].code if after and rows else "",

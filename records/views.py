@@ -77,8 +77,10 @@ def client_list(request):
     else:
         clients, action, detail = selectors.clients_visible_to(request.user), "client.list", {}
     cursor = selectors.cursor_from(params)
-    page = selectors.code_page(clients.select_related("location", "assigned_staff__staff"),
-                               size=PAGE_SIZE, **cursor)
+    related = ("location", "assigned_staff__staff")
+    page = (selectors.code_page(clients.select_related(*related), size=PAGE_SIZE, **cursor) if q
+            else selectors.visible_code_page(request.user, related=related, size=PAGE_SIZE,
+                                             **cursor))
     rows = page.rows
     found = clients.count() if q else None  # a search's matches are few; the whole list is not
     with _damage_reported(request.user, rows), door.open_clients(

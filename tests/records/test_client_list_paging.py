@@ -82,3 +82,36 @@ def test_each_page_is_recorded_with_its_cursor(small_pages, login, owner, make_c
     event = AccessEvent.objects.filter(action="client.list").latest("seq")
     assert event.detail["after"] == codes[4]
     assert len(event.subjects) == 2
+
+
+def test_a_stylists_pages_hold_her_location_and_her_live_grants_elsewhere_in_code_order(
+        small_pages, login, owner, stylist, make_client, other_location):
+    """The list reads the rule in parts (own location, grants elsewhere); together the pages
+    are exactly the clients the rule lets her see, forwards and back."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from access import services
+    from access.models import Grant
+    from records import selectors
+
+    for i in range(7):
+        make_client(full_name=f"本店{i}")
+    far = [make_client(full_name=f"他店{i}", location=other_location) for i in range(9)]
+    live, revoked, expired = far[1], far[4], far[6]
+    services.grant_give(actor=owner, user=stylist, client=live)
+    services.grant_give(actor=owner, user=stylist, client=far[8])
+    services.grant_revoke(actor=owner, grant=services.grant_give(actor=owner, user=stylist,
+                                                                 client=revoked))
+    grant = services.grant_give(actor=owner, user=stylist, client=expired,
+                                expires_at=timezone.now() + dt.timedelta(hours=1))
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    expected = sorted(selectors.clients_visible_to(stylist).values_list("code", flat=True))
+    assert len(expected) == 9 and live.code in expected and revoked.code not in expected
+    http = login(stylist)
+    forward = _walk(http, "next")
+    assert [code for page in forward for code in page] == expected
+    backward = _walk(http, "prev", "?after=" + forward[-2][-1])
+    assert [code for page in reversed(backward) for code in page] == expected
