@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import devices_for_user
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit import actions
 from audit import services as audit
 
 from . import invitations, policy
@@ -60,7 +61,7 @@ def recovery_codes_new(request):
     with transaction.atomic():
         codes = recovery_codes_make(request.user)
         audit.record(actor=request.user, actor_label=request.user.get_username(),
-                     role=policy.role_of(request.user), action="auth.recovery_codes",
+                     role=policy.role_of(request.user), action=actions.AUTH_RECOVERY_CODES,
                      outcome="allowed")
     return render(request, "registration/otp_recovery_codes.html",
                   {"codes": codes, "next": "/accounts/security/"})

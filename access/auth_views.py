@@ -22,6 +22,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit import actions
 from audit import services as audit
 
 from . import pending, policy
@@ -81,9 +82,9 @@ def otp_verify(request):
         device = _match(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
-            _record(user, "auth.otp_verify")
+            _record(user, actions.AUTH_OTP_VERIFY)
             return redirect(_next(request))
-        _record(user, "auth.otp_verify", outcome="denied")
+        _record(user, actions.AUTH_OTP_VERIFY, outcome="denied")
         form.add_error("token", _("This code is not valid. Use the current code from your "
                                   "authenticator app, or one of your recovery codes."))
     return render(request, "registration/otp_verify.html", {"form": form, "next": _next(request)})
@@ -116,7 +117,7 @@ def otp_setup(request):
             TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
             codes = recovery_codes_make(user)
             otp_login(request, device)
-            _record(user, "auth.otp_enrol")
+            _record(user, actions.AUTH_OTP_ENROL)
             return render(request, "registration/otp_recovery_codes.html",
                           {"codes": codes, "next": _next(request)})
         form.add_error("token", _("This code does not match. Check the time on your phone "
@@ -171,9 +172,9 @@ def reauth(request):
             ok = _match(user, form.cleaned_data.get("token", "")) is not None
         if ok:
             request.session[REAUTH_AT] = int(time.time())
-            _record(user, "auth.reauth")
+            _record(user, actions.AUTH_REAUTH)
             return _resume(request, _next(request))
-        _record(user, "auth.reauth", outcome="denied")
+        _record(user, actions.AUTH_REAUTH, outcome="denied")
         form.add_error(None, _("The password or code is not correct."))
     return render(request, "registration/reauth.html", {"form": form, "next": _next(request)})
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 
+from audit import actions
 from audit import services as audit
 
 from . import policy, services
@@ -52,7 +53,7 @@ def _issue(*, actor, user, kind: str) -> tuple[Invitation, str]:
     invitation = Invitation.objects.create(
         user=user, kind=kind, token_hash=token_hash(token), issued_by=actor,
         expires_at=now + dt.timedelta(hours=settings.INVITATION_HOURS))
-    _record(actor, user, "invitation.issue", kind=kind, replaced=replaced,
+    _record(actor, user, actions.INVITATION_ISSUE, kind=kind, replaced=replaced,
             expires_at=invitation.expires_at.isoformat())
     return invitation, token
 
@@ -81,7 +82,7 @@ def _expire(invitation: Invitation, now: dt.datetime) -> None:
         closed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.OPEN).update(
             state=Invitation.State.EXPIRED, closed_at=now)
         if closed:
-            _record(None, invitation.user, "invitation.expire", kind=invitation.kind)
+            _record(None, invitation.user, actions.INVITATION_EXPIRE, kind=invitation.kind)
 
 
 def invitation_open(*, token: str) -> Invitation | None:
@@ -133,7 +134,7 @@ def invitation_accept(*, invitation: Invitation, password: str):
     from axes.utils import reset
 
     reset(username=user.get_username())  # a lockout ends with the new password
-    _record(user, user, "invitation.use", kind=invitation.kind)
+    _record(user, user, actions.INVITATION_USE, kind=invitation.kind)
     return user
 
 

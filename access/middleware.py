@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from audit import actions
 from audit import services as audit
 
 from . import policy
@@ -23,6 +24,8 @@ SEEN_AT = "sv_seen_at"
 OPEN_PATHS = ("/accounts/login/", "/accounts/logout/", "/accounts/otp/", "/accounts/reauth/",
               "/accounts/invitation/", "/i18n/", "/static/")
 SEEN_RESOLUTION = 30  # seconds
+EXPIRY_ACTIONS = {"idle_timeout": actions.AUTH_IDLE_TIMEOUT,
+                  "session_expired": actions.AUTH_SESSION_EXPIRED}
 
 
 def needs_otp(user) -> bool:
@@ -39,7 +42,7 @@ class SessionGuardMiddleware:
             expired = self._expired(request)
             if expired:
                 audit.record(actor=user, actor_label=user.get_username(),
-                             role=policy.role_of(user), action=f"auth.{expired}",
+                             role=policy.role_of(user), action=EXPIRY_ACTIONS[expired],
                              outcome="allowed")
                 logout(request)
                 messages.warning(request, _("You were signed out after 15 minutes without "
