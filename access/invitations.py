@@ -91,6 +91,8 @@ def invitation_open(*, token: str) -> Invitation | None:
                   .filter(token_hash=token_hash(token)).first())
     if invitation is None or invitation.state != Invitation.State.OPEN:
         return None
+    if not invitation.user.is_active:
+        return None  # deactivated after the link was issued: it opens nothing
     now = timezone.now()
     if invitation.expires_at <= now:
         _expire(invitation, now)
@@ -122,7 +124,7 @@ def invitation_accept(*, invitation: Invitation, password: str):
     """Set the person's own password through the link, once; returns the user."""
     now = timezone.now()
     claimed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.OPEN,
-                                        expires_at__gt=now).update(
+                                        expires_at__gt=now, user__is_active=True).update(
         state=Invitation.State.USED, closed_at=now)
     if not claimed:
         raise InvitationClosed

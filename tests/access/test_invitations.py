@@ -107,6 +107,15 @@ def test_an_unknown_link_changes_nothing(client, stylist):
     assert User.objects.get(pk=stylist.pk).check_password(PASSWORD)
 
 
+def test_the_link_of_someone_deactivated_meanwhile_opens_nothing(invite, login, owner, browser):
+    path = invite()
+    person = User.objects.get(username="xiaomei")
+    login(owner, reauthed=True).post(reverse("access:staff_deactivate", args=[person.pk]))
+    assert browser.get(path).status_code == 404
+    assert set_password(browser, path).status_code == 404
+    assert not User.objects.get(pk=person.pk).has_usable_password()
+
+
 def test_an_expired_link_is_refused_and_its_expiry_recorded_once(invite, browser):
     path = invite()
     Invitation.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
