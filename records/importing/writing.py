@@ -135,7 +135,11 @@ def _clients(ids):
 def _writing(*, user, location: Location, ids: list[uuid.UUID], want: int, username: str,
              counts: dict[str, int]):
     """The one recorded opening of an import, with the counts known before any value is
-    read: every line's fate is in the result and the preview, never in the audit trail."""
+    read: every line's fate is in the result and the preview, never in the audit trail.
+
+    It covers the matched clients too. The door decides by the importer's ceiling for a
+    client of the location; for owners and managers, the only importers, that is their
+    ceiling for every client there as well (it depends on no assignment or grant)."""
     if user is None:  # the command line: a named system job
         tally = (f"{counts['rows']} rows: {counts['new']} new, {counts['matched']} already "
                  f"present, {counts['skipped']} skipped; updating {'on' if counts['update'] else 'off'}")
