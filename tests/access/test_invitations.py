@@ -241,3 +241,16 @@ def test_a_reset_asks_the_owner_for_the_password_again(login, owner, stylist):
 def test_the_staff_page_offers_a_reset_link(login, owner, stylist):
     page = login(owner).get(reverse("access:staff_detail", args=[stylist.pk])).content.decode()
     assert reverse("access:staff_reset", args=[stylist.pk]) in page
+    assert 'id="staff-not-joined"' not in page
+
+
+def test_someone_who_has_not_joined_gets_a_new_invitation_link(invite, login, owner, browser):
+    first = invite()
+    person = User.objects.get(username="xiaomei")
+    http = login(owner)
+    page = http.get(reverse("access:staff_detail", args=[person.pk])).content.decode()
+    assert 'id="staff-not-joined"' in page and "New invitation link" in page
+    again = path_of(link_on(http.post(reverse("access:staff_reset", args=[person.pk]))))
+    assert browser.get(first).status_code == 404
+    set_password(browser, again)
+    assert User.objects.get(pk=person.pk).check_password(OWN_PASSWORD)
