@@ -191,8 +191,9 @@ def test_check_deploy_with_the_production_environment_prints_no_warning(tmp_path
 def test_check_deploy_does_warn_when_https_is_switched_off(tmp_path):
     """The clean result above means something: the same check sees plain HTTP."""
     done = _run(["check", "--deploy"], {**PRODUCTION, "SALON_VAULT_HTTPS": "false"}, tmp_path)
+    said = done.stderr + done.stdout
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
-        assert warning in done.stderr + done.stdout
+        assert warning in said, said
 
 
 # -- static files -----------------------------------------------------------------------
