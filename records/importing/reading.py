@@ -39,6 +39,8 @@ FIELD_BY_TITLE = {_title_key(t): name for name, titles in TITLES.items() for t i
 class Sheet:
     rows: list[tuple[int, dict[str, object]]]
     ignored_columns: list[str]
+    # Lines with values in ignored columns only: skipped, and reported as such.
+    unread_lines: tuple[int, ...] = ()
 
 
 def read_upload(upload) -> bytes:
@@ -165,18 +167,21 @@ def _collect(lines: Iterable[Sequence[object]]) -> Sheet:
         raise ValidationError(_("The file is empty."))
     columns, ignored = _map_header(header)
     rows: list[tuple[int, dict[str, object]]] = []
+    unread: list[int] = []
     for line, cells in enumerate(lines, start=2):
         if line > max_lines():
             raise ValidationError(_("The file has more than %(max)d lines: split it into "
                                     "smaller files.") % {"max": max_lines()})
         raw = {name: cells[i] if i < len(cells) else None for i, name in columns.items()}
         if all(_is_blank(value) for value in raw.values()):
+            if not all(_is_blank(value) for value in cells):
+                unread.append(line)
             continue
         if len(rows) >= importing.MAX_ROWS:
             raise ValidationError(_("The file has more than %(max)d clients: split it into "
                                     "smaller files.") % {"max": importing.MAX_ROWS})
         rows.append((line, raw))
-    return Sheet(rows, ignored)
+    return Sheet(rows, ignored, tuple(unread))
 
 
 def parse_spreadsheet(*, data: bytes, filename: str) -> Sheet:

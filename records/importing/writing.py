@@ -55,6 +55,7 @@ class ImportResult:
     unchanged: int = 0
     not_updated: int = 0  # changed rows of an import that does not update
     ambiguous: int = 0  # rows skipped because they match more than one client, or one twice
+    unread_lines: tuple[int, ...] = ()  # lines with values in ignored columns only
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     left_out_columns: list[str] = field(default_factory=list)  # above the importer's ceiling
@@ -70,20 +71,23 @@ class ImportResult:
     @property
     def skipped(self) -> int:
         """Rows not written: already present (changed or not) or not to be told apart."""
-        return self.unchanged + self.not_updated + self.ambiguous
+        return self.unchanged + self.not_updated + self.ambiguous + len(self.unread_lines)
 
     @property
     def counts(self) -> dict[str, int]:
         return {"rows": self.rows, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "not_updated": self.not_updated,
-                "skipped": self.ambiguous}
+                "skipped": self.ambiguous + len(self.unread_lines)}
 
     def take(self, plan: Plan) -> None:
         self.created = len(plan.of(NEW))
         changed = len(plan.of(CHANGED))
         self.updated, self.not_updated = (changed, 0) if plan.update else (0, changed)
         self.unchanged, self.ambiguous = len(plan.of(UNCHANGED)), len(plan.of(SKIPPED))
-        self.report = [_report_line(row, plan.update) for row in plan.rows]
+        unread = _("Values only in columns that are not imported.")
+        self.report = sorted([_report_line(row, plan.update) for row in plan.rows]
+                             + [ReportLine(line, SKIPPED, reason=unread)
+                                for line in self.unread_lines], key=lambda r: r.line)
         self.digest = plan.digest
 
 
@@ -111,7 +115,8 @@ def _leave_out(user, location: Location, sheet: Sheet) -> tuple[Sheet, list[str]
                      if ALL_FIELDS.get(name, 0) > ceiling and not _is_blank(value)})
     rows = [(line, {n: v for n, v in row.items() if ALL_FIELDS.get(n, 0) <= ceiling})
             for line, row in sheet.rows]
-    return Sheet(rows, sheet.ignored_columns), [str(LABELS.get(n, n)) for n in beyond]
+    return (Sheet(rows, sheet.ignored_columns, sheet.unread_lines),
+            [str(LABELS.get(n, n)) for n in beyond])
 
 
 def _comparer(user, username: str):
@@ -183,7 +188,7 @@ def _run(plan: Plan, result: ImportResult, *, location: Location, user, username
     new = plan.of(NEW)
     ids = [uuid.uuid4() for _row in new]
     counts = {"rows": result.rows, "new": len(new), "matched": len(plan.matched),
-              "skipped": len(plan.of(SKIPPED)), "update": int(plan.update)}
+              "skipped": len(plan.of(SKIPPED)) + len(result.unread_lines), "update": int(plan.update)}
     with _writing(user=user, location=location, ids=ids + [r.client_id for r in plan.matched],
                   want=_read_class(plan), username=username, counts=counts):
         result.take(compare(plan, _already_open))
@@ -214,7 +219,8 @@ def clients_import(*, upload, location: Location, username: str, user=None,
     sheet, left_out = _leave_out(user, location, sheet)
     rows, errors = check_rows(sheet.rows)
     result = ImportResult(rows=len(sheet.rows), errors=errors, ignored_columns=sheet.ignored_columns,
-                          left_out_columns=left_out, dry_run=dry_run, update=update)
+                          left_out_columns=left_out, dry_run=dry_run, update=update,
+                          unread_lines=sheet.unread_lines)
     if errors:
         return result
     plan = match_rows(location=location, rows=rows, update=update)

@@ -71,6 +71,12 @@ def test_lines_that_cannot_be_told_apart_are_skipped_with_the_reason(location, o
     assert "same client as line 3" in result.report[2].reason
 
 
+def test_a_line_with_values_only_in_unknown_columns_is_reported_as_skipped(location, owner):
+    result = _import(location, "姓名,手机,会员等级\n张三,13800001234,金卡\n,,银卡\n\n")
+    assert [(r.line, r.outcome) for r in result.report] == [(2, "new"), (3, "skipped")]
+    assert "not imported" in result.report[1].reason and result.skipped == 1
+
+
 # -- updating ------------------------------------------------------------------------------
 def test_an_update_changes_allergies_and_never_erases_with_a_blank_cell(location, owner):
     _import(location, FIRST)
