@@ -16,7 +16,8 @@
       var column = 0;
       Array.prototype.forEach.call(row.cells, function (cell) {
         var title = titles[column];
-        if (title && !cell.hasAttribute("data-label")) {
+        // A cell across several columns (the "nothing here" line) has no one title.
+        if (title && cell.colSpan === 1 && !cell.hasAttribute("data-label")) {
           cell.setAttribute("data-label", title);
         }
         column += cell.colSpan || 1;

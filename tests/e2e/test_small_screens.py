@@ -208,6 +208,9 @@ def test_stylist_finds_a_client_and_sees_the_allergy_banner_first(screen, stylis
     with page.expect_navigation():
         page.click("form.search button")
     check(screen, "search results")
+    # Each cell carries its column's title, which a phone shows on the client's card.
+    phone_title = in_language(screen.language, "Phone")
+    assert page.locator(f"table.clients td[data-label='{phone_title}']").inner_text() == "13812345678"
     with page.expect_navigation():
         page.click("main >> text=张丽娜")
     check(screen, "client")
@@ -283,8 +286,9 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     assert dialogs.asked == [
         in_language(lang, "Revoke this grant? The person loses access to this client's full record at once."),
         in_language(lang, "Sign this person out everywhere and revoke all their grants?"),
-        in_language(lang, "Reset this person's password and phone? Their old password and "
-                          "authenticator stop working until they use the new link."),
+        in_language(lang, "Make a reset link for this person? On it they set a new password "
+                          "and a new authenticator; their old password and authenticator stop "
+                          "working once they use it."),
     ]
     assert not Invitation.objects.filter(user=stylist).exists()
     grant.refresh_from_db()
