@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access import services
 from access.models import Grant, LocationPolicy, StaffProfile
-from tests.access.conftest import PASSWORD
+from tests.access.conftest import PASSWORD, totp_token
 from tests.conftest import verify_otp
 
 
@@ -123,3 +123,15 @@ def test_nobody_sets_another_persons_password_or_activation_in_the_admin(admin_h
     assert change.status_code == 403
     stylist.refresh_from_db()
     assert stylist.check_password(PASSWORD) and stylist.is_active
+
+
+def test_a_superuser_enrols_from_the_account_page_and_then_opens_the_admin(superuser):
+    http = Browser()
+    http.force_login(superuser)
+    assert http.get("/")["Location"] == "/accounts/security/"
+    page = http.get("/accounts/security/").content.decode()
+    assert 'id="account-enrol"' in page
+    assert http.get("/accounts/otp/setup/").status_code == 200
+    device = TOTPDevice.objects.get(user=superuser, confirmed=False)
+    http.post("/accounts/otp/setup/", {"token": totp_token(device)})
+    assert http.get("/admin/").status_code == 200
