@@ -13,8 +13,8 @@ vault.rollback), and what the earlier batches committed is removed or put back: 
 clients and their data keys are deleted, and the clients that were updated get their
 stored ciphertext and blind indexes back, byte for byte. Until then, the new clients of
 earlier batches are visible at the location for a moment, as they would be had someone
-typed them in. The client codes they took are not given back: the numbering has a gap,
-as after any create that rolls back.
+typed them in. The client codes they took are not given back, since creates by staff may
+have taken later ones meanwhile: the numbering has a gap.
 """
 
 from __future__ import annotations
