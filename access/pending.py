@@ -75,12 +75,15 @@ def pending_take(request, *, path: str) -> tuple[str, PendingAction | None]:
     salt = _salt(request.user)
     try:
         data = signing.loads(token, salt=salt, max_age=LIFETIME_SECONDS)
+        expired = False
     except signing.SignatureExpired:
-        data = signing.loads(token, salt=salt)  # genuine, only too old: return to its page
-        return Outcome.EXPIRED, PendingAction(data["path"], [], data["back"])
+        data = signing.loads(token, salt=salt)  # genuine, only too old
+        expired = True
     except signing.BadSignature:
         return Outcome.REFUSED, None
     if data["path"] != path:
         return Outcome.NONE, None  # the person went elsewhere; the old action is dropped
+    if expired:
+        return Outcome.EXPIRED, PendingAction(data["path"], [], data["back"])
     fields = [(str(name), str(value)) for name, value in data["fields"]]
     return Outcome.RESUME, PendingAction(data["path"], fields, data["back"])

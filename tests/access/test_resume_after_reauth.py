@@ -211,3 +211,17 @@ def test_the_resume_script_is_served_from_the_project():
     assert path is not None
     with open(path) as fh:
         assert "form[data-auto-submit]" in fh.read()
+
+
+def test_a_stale_action_for_another_page_does_not_divert_the_person(
+        login, owner, stylist, unassigned_client, monkeypatch):
+    http = login(owner)
+    http.post(reverse("access:grant_give", args=[stylist.pk]),
+              {"client_code": unassigned_client.code},
+              HTTP_REFERER=f"http://testserver/staff/people/{stylist.pk}/")
+    later = time.time() + pending.LIFETIME_SECONDS + 60
+    monkeypatch.setattr(time, "time", lambda: later)
+    target = reverse("access:agreement_publish")
+    response = reauth(http, owner, target)
+    assert response.status_code == 302 and response["Location"] == target
+    assert not Grant.objects.exists()
