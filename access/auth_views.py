@@ -176,7 +176,8 @@ def reauth(request):
             return _resume(request, _next(request))
         _record(user, actions.AUTH_REAUTH, outcome="denied")
         form.add_error(None, _("The password or code is not correct."))
-    return render(request, "registration/reauth.html", {"form": form, "next": _next(request)})
+    return render(request, "registration/reauth.html", {
+        "form": form, "next": _next(request), "resumes": pending.SESSION_KEY in request.session})
 
 
 def _resume(request, target: str):

@@ -73,6 +73,7 @@ def test_the_owners_grant_is_carried_out_after_re_authentication(login, owner, s
                       HTTP_REFERER=f"http://testserver/staff/people/{stylist.pk}/")
     assert asked["Location"] == f"/accounts/reauth/?next={url}"
     assert not Grant.objects.exists()
+    assert 'id="reauth-resumes"' in http.get(asked["Location"]).content.decode()
 
     page = reauth(http, owner, url)
     assert page.status_code == 200
