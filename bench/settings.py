@@ -14,3 +14,9 @@ DEBUG = False  # no query log, production template loaders
 
 # Warnings only: the login of the bench user must not print axes' INFO lines into the table.
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}  # noqa: F405
+
+# Static files: the same manifest lookups as production's storage, without compressing
+# every file at collectstatic (several seconds of CPU that no bench measures). The manifest
+# serves production's storage as well: bench/load/run.py's server reads it.
+STORAGES = {**STORAGES, "staticfiles": {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}}

@@ -198,21 +198,13 @@ def measure_recording(n: int, *, threads: int = 0, repeats: int = 1) -> dict:
     return out
 
 
-def measure_pages(clients: list, stylist, n: int, repeats: int) -> dict:
-    """The opening as the stylist sees it: her client's page, GET through every middleware
-    (session, sign-in, gates, the request's audit facts), with the event written as shipped
-    (write-behind), without write-behind, and with _append stubbed.
-
-    The clients are those of hers with the most common number of treatments, so that every
-    page does the same work: the p95 is then the pages' own tail, not the mix of long and
-    short pages). Even so the p95 of a difference between two pages of 20 ms moves by about
-    a millisecond from run to run on this kind of machine: the whole run is made `repeats`
-    times and the median of the runs is the figure, with their range beside it."""
+def _page_getter(clients: list, stylist):
+    """GET of the i-th of the stylist's clients with the most common number of treatments,
+    by the stylist, signed in with her second factor."""
     from collections import Counter
 
     from django.db.models import Count
     from django.test import Client as HttpClient
-    from django.test import override_settings
     from django.urls import reverse
 
     from records.models import Client
@@ -232,6 +224,22 @@ def measure_pages(clients: list, stylist, n: int, repeats: int) -> dict:
         if response.status_code != 200:
             raise SystemExit(f"the client page answered {response.status_code}")
 
+    return page
+
+
+def measure_pages(clients: list, stylist, n: int, repeats: int) -> dict:
+    """The opening as the stylist sees it: her client's page, GET through every middleware
+    (session, sign-in, gates, the request's audit facts), with the event written as shipped
+    (write-behind), without write-behind, and with _append stubbed.
+
+    The clients are those of hers with the most common number of treatments, so that every
+    page does the same work: the p95 is then the pages' own tail, not the mix of long and
+    short pages). Even so the p95 of a difference between two pages of 20 ms moves by about
+    a millisecond from run to run on this kind of machine: the whole run is made `repeats`
+    times and the median of the runs is the figure, with their range beside it."""
+    from django.test import override_settings
+
+    page = _page_getter(clients, stylist)
     variants = {
         "page_real": contextlib.nullcontext,
         "page_sync": lambda: override_settings(AUDIT_WRITE_BEHIND=False),

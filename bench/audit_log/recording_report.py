@@ -21,70 +21,91 @@ from bench.salon import ensure_staff, prepare_databases, setup_django
 
 
 def recording_rows(data: dict) -> None:
-    engine, n = data["engine"], data["n"]
-    name = {"postgresql": "PG", "sqlite": "SQLite"}.get(engine, engine)
-
-    def both(values: list[float]) -> str:
-        return f"{ms(median(values))} / {ms(p95(values))}"
-
-    rec, real, stub = data["record"], data["open_real"], data["open_stub"]
-    RESULTS.append(Result(f"[{name}] record() alone, p50 / p95 of {n}", both(rec), "—",
-                          f"CPU p50 {ms(median(data['record_cpu']))}", "(information)", None))
-    RESULTS.append(Result(f"[{name}] record() in an open transaction (no commit), p50 / p95",
-                          both(data["record_in_tx"]), "—", "—", "(information)", None))
-    RESULTS.append(Result(f"[{name}] one-row UPDATE + commit (durability floor), p50 / p95",
-                          both(data["commit"]), "—", "—", "(information)", None))
-    runs_real, runs_stub = data["page_real"], data["page_stub"]
-    runs = len(runs_real)
-
-    def added(stat, runs_a: list, runs_b: list) -> tuple[float, str]:
-        each = sorted((stat(a) - stat(b)) * 1e3 for a, b in zip(runs_a, runs_b, strict=True))
-        spread = f" (runs {each[0]:+.2f} … {each[-1]:+.2f})" if runs > 1 else ""
-        return median(each), f"+{median(each):.2f} ms{spread}"
-
-    def mid(stat, runs_x: list) -> str:
-        return ms(median([stat(x) for x in runs_x]))
-
-    of = f"median of {runs} runs of {len(runs_real[0])}" if runs > 1 else f"of {n}"
-    _, text = added(median, runs_real, runs_stub)
-    RESULTS.append(Result(f"[{name}] client page, recording vs _append stubbed, p50, {of}",
-                          mid(median, runs_real), mid(median, runs_stub), text,
-                          "(information)", None))
-    page_added, text = added(p95, runs_real, runs_stub)
-    RESULTS.append(Result(f"[{name}] client page, recording vs _append stubbed, p95, {of}",
-                          mid(p95, runs_real), mid(p95, runs_stub), text,
-                          f"≤ +{TARGET_RECORD_MS:g} ms", page_added <= TARGET_RECORD_MS))
-    if name == "PG":
-        runs_sync = data["page_sync"]
-        RESULTS.append(Result(
-            f"[{name}] client page, recording without write-behind vs stubbed, p50 / p95",
-            f"{added(median, runs_sync, runs_stub)[1]} / {added(p95, runs_sync, runs_stub)[1]}",
-            f"{mid(median, runs_stub)} / {mid(p95, runs_stub)}", "—", "(comparison)", None))
+    """The rows of phase (a) on one engine, from measure_recording's raw timings."""
+    name = {"postgresql": "PG", "sqlite": "SQLite"}.get(data["engine"], data["engine"])
+    _record_rows(name, data)
+    page_added = _page_rows(name, data)
+    real, stub = data["open_real"], data["open_stub"]
     RESULTS.append(Result(f"[{name}] open_client alone (nothing read inside), recording vs "
                           f"stubbed, p50 / p95", f"+{(median(real) - median(stub)) * 1e3:.2f} ms"
-                          f" / +{(p95(real) - p95(stub)) * 1e3:.2f} ms", both(stub), "—",
+                          f" / +{(p95(real) - p95(stub)) * 1e3:.2f} ms", _both(stub), "—",
                           "(information)", None))
     floor = p95(data["commit"]) * 1e3
     RESULTS.append(Result(f"[{name}] client page, added p95 against the durability floor's p95",
                           f"+{page_added:.2f} ms", f"{floor:.2f} ms floor",
                           f"{page_added / floor:.2f}× the floor", "(information)", None))
     if data.get("record_orm"):
-        orm = data["open_orm"]
-        RESULTS.append(Result(f"[{name}] record() with the ORM append (as before), p50 / p95",
-                              both(data["record_orm"]), both(rec), "—", "(information)", None))
-        orm_added = p95(orm) - p95(stub)
-        RESULTS.append(Result(f"[{name}] open_client with the ORM append (as before) vs "
-                              f"stubbed, p95", ms(p95(orm)), ms(p95(stub)),
-                              f"+{orm_added * 1e3:.2f} ms", "(comparison)", None))
-        RESULTS.append(Result(f"[{name}] events written in (a), both appends interleaved, "
-                              f"verified (chain.verify_stored)", f"{data['verified']:,} ok",
-                              "—", "—", "(check)", True))
+        _orm_rows(name, data)
+    _concurrent_rows(name, data)
+
+
+def _both(values: list[float]) -> str:
+    return f"{ms(median(values))} / {ms(p95(values))}"
+
+
+def _added(stat, runs_a: list, runs_b: list) -> tuple[float, str]:
+    """What a statistic of runs_a adds to runs_b's, run by run: the median and the range."""
+    each = sorted((stat(a) - stat(b)) * 1e3 for a, b in zip(runs_a, runs_b, strict=True))
+    spread = f" (runs {each[0]:+.2f} … {each[-1]:+.2f})" if len(each) > 1 else ""
+    return median(each), f"+{median(each):.2f} ms{spread}"
+
+
+def _mid(stat, runs: list) -> str:
+    return ms(median([stat(run) for run in runs]))
+
+
+def _record_rows(name: str, data: dict) -> None:
+    RESULTS.append(Result(f"[{name}] record() alone, p50 / p95 of {data['n']}",
+                          _both(data["record"]), "—",
+                          f"CPU p50 {ms(median(data['record_cpu']))}", "(information)", None))
+    RESULTS.append(Result(f"[{name}] record() in an open transaction (no commit), p50 / p95",
+                          _both(data["record_in_tx"]), "—", "—", "(information)", None))
+    RESULTS.append(Result(f"[{name}] one-row UPDATE + commit (durability floor), p50 / p95",
+                          _both(data["commit"]), "—", "—", "(information)", None))
+
+
+def _page_rows(name: str, data: dict) -> float:
+    """The stylist's client page with and without recording; returns the p95 it adds."""
+    runs_real, runs_stub = data["page_real"], data["page_stub"]
+    runs = len(runs_real)
+    of = f"median of {runs} runs of {len(runs_real[0])}" if runs > 1 else f"of {data['n']}"
+    _, text = _added(median, runs_real, runs_stub)
+    RESULTS.append(Result(f"[{name}] client page, recording vs _append stubbed, p50, {of}",
+                          _mid(median, runs_real), _mid(median, runs_stub), text,
+                          "(information)", None))
+    page_added, text = _added(p95, runs_real, runs_stub)
+    RESULTS.append(Result(f"[{name}] client page, recording vs _append stubbed, p95, {of}",
+                          _mid(p95, runs_real), _mid(p95, runs_stub), text,
+                          f"≤ +{TARGET_RECORD_MS:g} ms", page_added <= TARGET_RECORD_MS))
+    if name == "PG":
+        runs_sync = data["page_sync"]
+        RESULTS.append(Result(
+            f"[{name}] client page, recording without write-behind vs stubbed, p50 / p95",
+            f"{_added(median, runs_sync, runs_stub)[1]} / {_added(p95, runs_sync, runs_stub)[1]}",
+            f"{_mid(median, runs_stub)} / {_mid(p95, runs_stub)}", "—", "(comparison)", None))
+    return page_added
+
+
+def _orm_rows(name: str, data: dict) -> None:
+    orm, stub = data["open_orm"], data["open_stub"]
+    RESULTS.append(Result(f"[{name}] record() with the ORM append (as before), p50 / p95",
+                          _both(data["record_orm"]), _both(data["record"]), "—",
+                          "(information)", None))
+    RESULTS.append(Result(f"[{name}] open_client with the ORM append (as before) vs "
+                          f"stubbed, p95", ms(p95(orm)), ms(p95(stub)),
+                          f"+{(p95(orm) - p95(stub)) * 1e3:.2f} ms", "(comparison)", None))
+    RESULTS.append(Result(f"[{name}] events written in (a), both appends interleaved, "
+                          f"verified (chain.verify_stored)", f"{data['verified']:,} ok",
+                          "—", "—", "(check)", True))
+
+
+def _concurrent_rows(name: str, data: dict) -> None:
     for key, what in (("concurrent", "record()"),
                       ("concurrent_orm", "record(), ORM append (as before),")):
         if conc := data.get(key):
             lat = conc["latencies"]
             RESULTS.append(Result(
-                f"[{name}] {what} {conc['threads']} writers at once, p50 / p95", both(lat),
+                f"[{name}] {what} {conc['threads']} writers at once, p50 / p95", _both(lat),
                 f"{len(lat) / conc['seconds']:,.0f} events/s", "—", "(information)", None))
 
 

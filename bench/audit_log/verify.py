@@ -66,25 +66,40 @@ def _rate_row(what: str, checked: int, seconds: float, baseline: str = "—",
 
 
 def measure_verify(args: argparse.Namespace) -> None:
-    from audit import chain, integrity, services
-    from audit.models import ChainHead, Checkpoint, VerificationRun
+    from audit.models import ChainHead, Checkpoint
 
     head = ChainHead.objects.get(pk=1).seq
     if Checkpoint.objects.exists():
         raise SystemExit("the bench chain has a checkpoint; the bench expects none")
     n = min(head, args.verify_events) if args.verify_events > 0 else head
     say(f"c) audit_verify over {head:,} events; the previous loop over the first {n:,}...")
+    old_rate = previous_rate(n)
+    RESULTS.append(same_rows_check())
+    print_verifier_profile(min(head, 20_000))
+    full_runs(head, args.verify_workers, old_rate)
+    RESULTS.append(incremental_run(args.incremental_events))
+
+
+def previous_rate(n: int) -> float:
+    """Events per second of the previous loop over the first n events (the baseline)."""
+    from audit import chain
+
     gc.collect()
     began = time.perf_counter()
     verdict = previous_verify(itertools.islice(previous_rows(0), n), start_seq=0,
                               start_hash=chain.GENESIS)
-    old_seconds = time.perf_counter() - began
+    seconds = time.perf_counter() - began
     if not verdict.ok or verdict.checked != n:
         raise SystemExit(f"the chain does not verify: {verdict}")
-    old_rate = n / old_seconds
-    say(f"  previous loop: {old_rate:,.0f} events/s ({old_seconds:.1f}s)")
+    say(f"  previous loop: {n / seconds:,.0f} events/s ({seconds:.1f}s)")
+    return n / seconds
 
-    # The same canonical bytes: the product's reader + formatter against the previous one.
+
+def same_rows_check() -> Result:
+    """The same canonical bytes: the product's reader + formatter against the previous one,
+    and an altered event is caught."""
+    from audit import chain, integrity
+
     sample = list(itertools.islice(previous_rows(0), 20_000))
     stored = list(itertools.islice(integrity._rows(0), 20_000))
     same = sum(chain.stored(o) + (o["hash"],) == r for o, r in zip(sample, stored, strict=True))
@@ -94,10 +109,13 @@ def measure_verify(args: argparse.Namespace) -> None:
     if same != len(sample) or caught.ok or caught.first_bad_seq != tampered[50][0]:
         raise SystemExit(f"the verifier reads other values: {same} of {len(sample)} rows "
                          f"identical, tampering verdict {caught}")
-    RESULTS.append(Result("verifier: stored rows identical to the ORM's, an altered event "
-                          "caught", f"{same:,} identical", "—", "—", "(check)", True))
+    return Result("verifier: stored rows identical to the ORM's, an altered event caught",
+                  f"{same:,} identical", "—", "—", "(check)", True)
 
-    profiled = min(head, 20_000)
+
+def print_verifier_profile(profiled: int) -> None:
+    from audit import chain, integrity
+
     profiler = cProfile.Profile()
     profiler.enable()
     chain.verify_stored(itertools.islice(integrity._rows(0), profiled), start_seq=0,
@@ -117,17 +135,21 @@ def measure_verify(args: argparse.Namespace) -> None:
               f"{ncalls / profiled:11.1f}  {where}")
     print()
 
+
+def full_runs(head: int, default_workers: int, old_rate: float) -> None:
+    """audit_verify --full as it runs (one worker per core by default; the target) and with
+    one worker alone (information)."""
+    from audit import integrity
+
     ratio = f"{{:.1f}}× the previous ({old_rate:,.0f}/s)"
-    for workers in sorted({1, args.verify_workers}):
+    for workers in sorted({1, default_workers}):
         gc.collect()
         began = time.perf_counter()
         run = integrity.verify_and_record(full=True, workers=workers)
         seconds = time.perf_counter() - began
         if not run.ok or run.checked != head:
             raise SystemExit(f"audit_verify --full does not verify the chain: {run.message}")
-        # The target is the command as it runs (one worker per core by default); one worker
-        # alone is shown for information.
-        default = workers == args.verify_workers
+        default = workers == default_workers
         label = (f"audit_verify --full (default: one worker per core, here {workers})"
                  if default else f"audit_verify --full --workers {workers}")
         RESULTS.append(_rate_row(
@@ -135,12 +157,16 @@ def measure_verify(args: argparse.Namespace) -> None:
             f"{seconds:.1f} s", ratio.format(head / seconds / old_rate), target=default))
         say(f"  --full, {workers} worker(s): {head / seconds:,.0f} events/s ({seconds:.1f}s)")
 
-    # The nightly run: from the last signed link, after a day's worth of new events.
-    users = ensure_staff()
-    new = args.incremental_events
+
+def incremental_run(new: int) -> Result:
+    """The nightly run: from the last signed link, after a day's worth of new events."""
+    from audit import integrity, services
+    from audit.models import VerificationRun
+
+    stylist = ensure_staff()["stylist"]
     with request_facts():
         for i in range(new):
-            services.record(actor=users["stylist"], actor_label="stylist", role="stylist",
+            services.record(actor=stylist, actor_label="stylist", role="stylist",
                             action="client.open", outcome="allowed", data_class=4,
                             client_code=f"BJ-{100_001 + i % 1000:06d}",
                             purpose="view client record", detail={"granted": True})
@@ -149,7 +175,6 @@ def measure_verify(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - began
     if not run.ok or run.full or run.checked != new:
         raise SystemExit(f"the incremental run did not verify {new} events: {run.message}")
-    RESULTS.append(Result(f"audit_verify (nightly, incremental) after {new:,} new events",
-                          f"{seconds * 1e3:,.0f} ms", f"from #{run.start_seq:,}",
-                          f"{VerificationRun.objects.count()} runs recorded",
-                          "(information)", None))
+    return Result(f"audit_verify (nightly, incremental) after {new:,} new events",
+                  f"{seconds * 1e3:,.0f} ms", f"from #{run.start_seq:,}",
+                  f"{VerificationRun.objects.count()} runs recorded", "(information)", None)

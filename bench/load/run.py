@@ -29,7 +29,7 @@ from bench.load import stats  # noqa: E402
 from bench.salon import ensure_seeded, prepare_databases, scratch, setup_django  # noqa: E402
 
 BIN = Path(sys.executable).parent
-QUICK = {"clients": 2_000, "users": 8, "time": "30s", "think": "0.5,2"}
+QUICK = {"clients": 2_000, "users": 8, "time": "20s", "think": "0.5,2"}
 FULL = {"clients": 100_000, "users": 50, "time": "5m", "think": "2,8"}
 SERVER_ENV = ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "VAULT_DATABASE_URL", "REDIS_URL",
               "SALON_VAULT_KEYRING", "SECRET_KEY", "DEBUG")
