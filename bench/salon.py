@@ -24,6 +24,11 @@ PG_BASE = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/")
 # Appended to the scratch database names, so that two runs at once (a smoke test beside a
 # measurement) never share a database.
 DB_TAG = os.environ.get("BENCH_DB_TAG", "")
+# A migrated, empty salon to start from (bench/template.py makes one): its keyring, SQLite
+# databases and static files are copied into a new scratch directory, and its PostgreSQL
+# databases are the templates of new ones, so that a run need not migrate (about 20 s of
+# CPU, most of a --quick run; the smoke test uses one for all the benches).
+TEMPLATE = os.environ.get("BENCH_TEMPLATE", "")
 
 
 # -- setup -----------------------------------------------------------------------------
@@ -98,8 +103,15 @@ def pg_exists(name: str) -> bool:
             is not None
 
 
-def pg_create(name: str, *, fresh: bool) -> None:
-    """Create database `name` (dropping it first when `fresh`). Names are bench-owned."""
+def template_names() -> tuple[str, str]:
+    """The PostgreSQL databases of the template salon (default, vault)."""
+    base = f"sv_bench_template{'_' + DB_TAG if DB_TAG else ''}"
+    return base, f"{base}_keys"
+
+
+def pg_create(name: str, *, fresh: bool, template: str | None = None) -> None:
+    """Create database `name` (dropping it first when `fresh`), as a copy of `template` if
+    given. Names are bench-owned."""
     from psycopg import sql
 
     assert name.startswith("sv_bench_"), name  # never anybody else's database
@@ -109,7 +121,10 @@ def pg_create(name: str, *, fresh: bool) -> None:
         if exists and fresh:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
             exists = False
-        if not exists:
+        if not exists and template:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)))
+        elif not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
@@ -145,12 +160,16 @@ def scratch(kind: str, *, keep: Path | None, postgresql: bool, quick: bool) -> I
     var_dir = keep.resolve() if keep else Path(tempfile.mkdtemp(prefix=f"salon-vault-bench-{kind}-"))
     var_dir.mkdir(parents=True, exist_ok=True)
     names: tuple[str, ...] = ()
+    templates: tuple[str | None, ...] = template_names() if TEMPLATE and not keep \
+        else (None, None)
     if postgresql:
         base = f"sv_bench_{kind}{'_quick' if quick else ''}{'_' + DB_TAG if DB_TAG else ''}"
         names = (base, f"{base}_keys")
         fresh = not keep or not (var_dir / "keyring.json").exists() or not pg_exists(names[1])
-        for name in names:
-            pg_create(name, fresh=fresh)
+        for name, template in zip(names, templates, strict=True):
+            pg_create(name, fresh=fresh, template=template)
+    if not keep:
+        copy_template(var_dir)
     try:
         yield Scratch(var_dir, names)
     finally:
@@ -159,6 +178,12 @@ def scratch(kind: str, *, keep: Path | None, postgresql: bool, quick: bool) -> I
             for name in names:
                 pg_drop(name)
             shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def copy_template(var_dir: Path) -> None:
+    """The template salon's files (keyring, SQLite databases, static files), if there is one."""
+    if TEMPLATE:
+        shutil.copytree(TEMPLATE, var_dir, dirs_exist_ok=True)
 
 
 def _close_connections() -> None:

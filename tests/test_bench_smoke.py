@@ -1,7 +1,8 @@
 """The benchmarks still run: each one's --quick mode, as documented in bench/README.md, in
 a subprocess against its own scratch salon, on the engine this suite runs on (SQLite, or
 scratch PostgreSQL databases and Redis on the PostgreSQL run), ends well, reports its
-measures and leaves nothing behind.
+measures and leaves nothing behind. The runs start from one migrated, empty salon
+(bench/template.py): migrating is most of a --quick run's time.
 
 The audit benchmark measures PostgreSQL (COPY, EXPLAIN, the one-statement append) and runs
 on the PostgreSQL run only; its phase (a) covers SQLite in a child process.
@@ -10,6 +11,7 @@ on the PostgreSQL run only; its phase (a) covers SQLite in a child process.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -55,48 +57,78 @@ def _pg_server() -> str:
     return f"postgresql://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
 
 
-def _bench_env(tmp_path: Path, tag: str) -> dict[str, str]:
+# Scratch database names of this run alone: never the suite's (test_*), never another run's.
+TAG = f"smoke{os.getpid()}"
+
+
+def _bench_env(tmp_path: Path, template: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in NOT_PASSED and not k.startswith("SALON_VAULT_")}
-    (tmp_path / "tmp").mkdir()
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     env.update(SALON_VAULT_VAR=str(tmp_path / "var"), TMPDIR=str(tmp_path / "tmp"),
-               BENCH_PG=_pg_server(), BENCH_DB_TAG=tag)
+               BENCH_DB_TAG=TAG, BENCH_TEMPLATE=str(template))
+    if ON_POSTGRESQL:
+        env["BENCH_PG"] = _pg_server()
     return env
 
 
-def _scratch_databases(tag: str) -> list[str]:
+def _scratch_databases(*, templates: bool = False) -> list[str]:
     import psycopg
 
+    pattern = f"sv_bench_template_{TAG}%" if templates else f"sv_bench_%_{TAG}%"
     with psycopg.connect(_pg_server() + "postgres", autocommit=True) as conn:
         return [name for (name,) in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"sv_bench_%_{tag}%",))]
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))
+            if templates or not name.startswith("sv_bench_template_")]
+
+
+def _drop(names: list[str]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_pg_server() + "postgres", autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory):
+    """A migrated, empty salon (bench/template.py) that every bench run starts from, so that
+    each need not migrate again: SQLite files, and PostgreSQL templates on that run."""
+    where = tmp_path_factory.mktemp("bench-template")
+    env = _bench_env(where, where / "salon")
+    engines = ("sqlite", "postgresql") if ON_POSTGRESQL else ("sqlite",)
+    try:
+        for db in engines:  # SQLite first: both share its keyring
+            subprocess.run([sys.executable, "bench/template.py", str(where / "salon"),  # noqa: S603
+                            "--db", db], cwd=ROOT, env=env, check=True, capture_output=True,
+                           timeout=600)
+        yield where / "salon"
+    finally:
+        if ON_POSTGRESQL:
+            _drop(_scratch_databases(templates=True))
+        shutil.rmtree(where, ignore_errors=True)
 
 
 @pytest.fixture
-def tag():
-    # Scratch database names of this run alone: never the suite's (test_*), never another
-    # run's. Whatever a failed bench left is dropped here.
-    tag = f"smoke{os.getpid()}"
-    yield tag
+def leftovers_dropped():
+    # Whatever a failed bench left is dropped here.
+    yield
     if ON_POSTGRESQL:
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(_pg_server() + "postgres", autocommit=True) as conn:
-            for name in _scratch_databases(tag):
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)))
+        _drop(_scratch_databases())
 
 
 @pytest.mark.parametrize("name", list(BENCHES))
-def test_quick_run_of_the_benchmark_reports_its_measures(name, tmp_path, tag):
+def test_quick_run_of_the_benchmark_reports_its_measures(name, tmp_path, template,
+                                                         leftovers_dropped):
     script, measures = BENCHES[name]
     command = [sys.executable, script, "--quick"]
     if ON_POSTGRESQL and name != "audit":  # the audit bench is on PostgreSQL always
         command += ["--db", "postgresql"]
     if ON_POSTGRESQL and name == "load" and settings.REDIS_URL:
         command += ["--redis", settings.REDIS_URL]
-    run = subprocess.run(command, cwd=ROOT, env=_bench_env(tmp_path, tag),  # noqa: S603
+    run = subprocess.run(command, cwd=ROOT, env=_bench_env(tmp_path, template),  # noqa: S603
                          capture_output=True, text=True, timeout=900)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-6000:]
@@ -106,4 +138,4 @@ def test_quick_run_of_the_benchmark_reports_its_measures(name, tmp_path, tag):
     # The scratch salon is gone: its directory, and its databases on PostgreSQL.
     assert list((tmp_path / "tmp").iterdir()) == []
     if ON_POSTGRESQL:
-        assert _scratch_databases(tag) == []
+        assert _scratch_databases() == []

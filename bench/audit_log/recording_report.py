@@ -17,7 +17,7 @@ from bench.audit_log import (
 from bench.audit_log.loading import seed_clients
 from bench.audit_log.recording import measure_recording
 from bench.common import ROOT, Result, median, ms, p95, say
-from bench.salon import ensure_staff, prepare_databases, setup_django
+from bench.salon import copy_template, ensure_staff, prepare_databases, setup_django
 
 
 def recording_rows(data: dict) -> None:
@@ -124,6 +124,7 @@ def sqlite_recording(args: argparse.Namespace, var_dir: Path) -> None:
 
 def child_sqlite(args: argparse.Namespace) -> None:
     child_dir = Path(args.child_sqlite)
+    copy_template(child_dir)
     setup_django(child_dir)
     prepare_databases()
     ensure_staff()
