@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.http import Http404
 
+from audit import actions
 from audit import services as audit
 from vault import scope as vault_scope
 from vault.classes import DataClass
@@ -50,7 +51,7 @@ def _label(user) -> str:
 
 
 @contextmanager
-def open_client(*, user, client, purpose: str, action: str = "client.open",
+def open_client(*, user, client, purpose: str, action: str = actions.CLIENT_OPEN,
                 want: int | None = None, create: bool = False) -> Iterator[Opening]:
     """Open one client up to the user's ceiling, or up to `want` if that is lower."""
     decider = policy.Decider(user)
@@ -86,7 +87,7 @@ def open_client(*, user, client, purpose: str, action: str = "client.open",
 
 
 @contextmanager
-def open_clients(*, user, clients: Sequence, purpose: str, action: str = "client.list",
+def open_clients(*, user, clients: Sequence, purpose: str, action: str = actions.CLIENT_LIST,
                  want: int = DataClass.L2, detail: dict | None = None) -> Iterator[Opening]:
     """Open a page of clients, each at most at `want` (lists show contact data only)."""
     decider = policy.Decider(user)
@@ -116,7 +117,7 @@ class _NewClient:
 
 @contextmanager
 def open_new_clients(*, user, location, subjects: Sequence[uuid.UUID], purpose: str,
-                     want: int, action: str = "client.import",
+                     want: int, action: str = actions.CLIENT_IMPORT,
                      detail: dict | None = None) -> Iterator[Opening]:
     """Open a batch of clients that `user` is creating (an import), up to `want`."""
     ceiling = ceiling_for_new_client(user, location)
@@ -137,7 +138,8 @@ def open_new_clients(*, user, location, subjects: Sequence[uuid.UUID], purpose: 
 
 @contextmanager
 def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] | None = None,
-                    ceiling: int = DataClass.L4, create: bool = False) -> Iterator[Opening]:
+                    ceiling: int = DataClass.L4, create: bool = False,
+                    detail: dict | None = None) -> Iterator[Opening]:
     """Open records for a named system job (import, demo data, backups) with a purpose.
 
     With `subjects` None the scope covers every subject: used by jobs that work on the
@@ -145,9 +147,9 @@ def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] |
     """
     label = f"system:{actor}"
     event = audit.record(
-        actor=None, actor_label=label, role="system", action="system.open",
+        actor=None, actor_label=label, role="system", action=actions.SYSTEM_OPEN,
         outcome="allowed", subjects=subjects or [], data_class=ceiling, purpose=purpose,
-        detail={"all_subjects": subjects is None},
+        detail={"all_subjects": subjects is None} | (detail or {}),
     )
     ceilings = dict.fromkeys(subjects, ceiling) if subjects is not None else {}
     default = ceiling if subjects is None else DataClass.NONE

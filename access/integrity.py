@@ -15,15 +15,15 @@ from collections.abc import Iterable, Mapping
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_noop as N_
 
+from audit import actions
 from audit import services as audit
 from audit.models import Alert
 from vault.scope import DamageNote
 
 log = logging.getLogger(__name__)
 
-ACTION = "integrity.damaged_value"
+ACTION = actions.INTEGRITY_DAMAGED_VALUE
 RULE = Alert.Rule.INTEGRITY  # an Alert rule of its own: the alerts pages show it beside the others
 SYSTEM_LABEL = "system:integrity"
 
@@ -70,7 +70,7 @@ def _alert_row(user, notes: list[DamageNote], client) -> bool:
                      outcome="denied", client_id=first.subject,
                      client_code=detail["client_code"],
                      location_code=getattr(location, "code", "") or "",
-                     data_class=_data_class(first.model, fields), purpose=N_("integrity check"),
+                     data_class=_data_class(first.model, fields), purpose=actions.INTEGRITY_CHECK,
                      detail=detail | {"alert": str(alert.pk)})
     return True
 

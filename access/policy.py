@@ -227,8 +227,8 @@ class Decider:
             return DataClass.NONE
         if self.ceiling_without_glass(client) == DataClass.NONE:
             return DataClass.NONE
-        level = self._policy_ceiling(client.location_id)
-        return min(level, GATED_ABOVE) if not self.gates.ok else level
+        # Gates (agreement, training) still hold the opening at L2; that is theirs to say.
+        return self._policy_ceiling(client.location_id)
 
     def may_break_glass(self, client) -> bool:
         """Whether break-glass would open more of `client` than the user sees now."""

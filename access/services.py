@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import actions
 from audit import services as audit
 
 from . import permissions, policy
@@ -68,7 +69,7 @@ def staff_create(*, actor, username: str, display_name: str, role: str,
     profile = StaffProfile.objects.create(user=user, role=role, display_name=display_name,
                                           location=None if role in (Role.OWNER, Role.AUDITOR)
                                           else location)
-    _record(actor, "staff.create", detail={"user": username, "role": role,
+    _record(actor, actions.STAFF_CREATE, detail={"user": username, "role": role,
                                            "location": location.code if location else ""})
     return profile
 
@@ -86,7 +87,7 @@ def staff_change_role(*, actor, profile: StaffProfile, role: str,
     profile.save(update_fields=["role", "location"])
     if moved:
         _end_assignments(actor, profile.user)
-    _record(actor, "staff.role_change", detail={
+    _record(actor, actions.STAFF_ROLE_CHANGE, detail={
         "user": profile.user.get_username(), "before": before,
         "after": {"role": role, "location": location.code if location else ""}})
     return profile
@@ -99,7 +100,7 @@ def _end_assignments(actor, user) -> None:
     for grant in Grant.objects.filter(user=user, source=Grant.Source.ASSIGNMENT,
                                       revoked_at__isnull=True):
         _revoke(grant, reason="role change")
-        _record(actor, "grant.revoke", client_id=grant.client_id,
+        _record(actor, actions.GRANT_REVOKE, client_id=grant.client_id,
                 detail={"user": user.get_username(), "reason": "role change"})
     apps.get_model("records", "Client").objects.filter(assigned_staff=user).update(
         assigned_staff=None)
@@ -126,7 +127,7 @@ def staff_deactivate(*, actor, user) -> int:
         _revoke(grant, reason="offboarding")
         revoked += 1
     BreakGlass.objects.filter(user=user, ended_at__isnull=True).update(ended_at=timezone.now())
-    _record(actor, "staff.deactivate", detail={"user": user.get_username(), "sessions": ended,
+    _record(actor, actions.STAFF_DEACTIVATE, detail={"user": user.get_username(), "sessions": ended,
                                                "grants_revoked": revoked})
     return revoked
 
@@ -136,7 +137,7 @@ def staff_reactivate(*, actor, user) -> None:
     require_owner(actor)
     user.is_active = True
     user.save(update_fields=["is_active"])
-    _record(actor, "staff.reactivate", detail={"user": user.get_username()})
+    _record(actor, actions.STAFF_REACTIVATE, detail={"user": user.get_username()})
 
 
 def staff_unlock(*, actor, username: str) -> int:
@@ -144,7 +145,7 @@ def staff_unlock(*, actor, username: str) -> int:
 
     require_owner(actor)
     count = reset(username=username)
-    _record(actor, "auth.unlock", detail={"user": username, "attempts_cleared": count})
+    _record(actor, actions.AUTH_UNLOCK, detail={"user": username, "attempts_cleared": count})
     return count
 
 
@@ -163,7 +164,7 @@ def grant_give(*, actor, user, client, source: str = Grant.Source.MANUAL,
     grant = Grant.objects.create(user=user, client_id=client.pk, source=source,
                                  granted_by=actor, expires_at=expires_at)
     permissions.give(user, client)
-    _record(actor, "grant.give", client=client, detail={
+    _record(actor, actions.GRANT_GIVE, client=client, detail={
         "user": user.get_username(), "source": source,
         "expires_at": expires_at.isoformat() if expires_at else None} | _client_ref(client))
     return grant
@@ -190,7 +191,7 @@ def grant_revoke(*, actor, grant: Grant, reason: str = "revoked") -> None:
     if grant.revoked_at is not None:
         return
     _revoke(grant, reason=reason)
-    _record(actor, "grant.revoke", client_id=grant.client_id,
+    _record(actor, actions.GRANT_REVOKE, client_id=grant.client_id,
             detail={"user": grant.user.get_username(), "reason": reason})
 
 
@@ -201,7 +202,7 @@ def grants_expire(*, now: dt.datetime | None = None) -> int:
     for grant in expired:
         with transaction.atomic():
             _revoke(grant, reason="expired")
-            _record(None, "grant.expire", client_id=grant.client_id,
+            _record(None, actions.GRANT_EXPIRE, client_id=grant.client_id,
                     detail={"user": grant.user.get_username()})
     return len(expired)
 
@@ -214,7 +215,7 @@ def client_assignment_changed(*, actor, client, old_user, new_user,
         for grant in Grant.objects.filter(user=old_user, client_id=client.pk,
                                           source=Grant.Source.ASSIGNMENT, revoked_at__isnull=True):
             _revoke(grant, reason="unassigned")
-            _record(actor, "grant.revoke", client=client,
+            _record(actor, actions.GRANT_REVOKE, client=client,
                     detail={"user": old_user.get_username(), "reason": "unassigned"})
     if new_user is not None and new_user != old_user:
         grant_give(actor=actor, user=new_user, client=client, source=Grant.Source.ASSIGNMENT,
@@ -224,7 +225,7 @@ def client_assignment_changed(*, actor, client, old_user, new_user,
                                        source=Grant.Source.ASSIGNMENT, revoked_at__isnull=True
                                        ).exclude(expires_at=expires_at)
         if changed.update(expires_at=expires_at):
-            _record(actor, "grant.change_expiry", client=client, detail={
+            _record(actor, actions.GRANT_CHANGE_EXPIRY, client=client, detail={
                 "user": new_user.get_username(),
                 "expires_at": expires_at.isoformat() if expires_at else None})
 
@@ -275,7 +276,7 @@ def break_glass_open(*, actor, client, reason: str) -> BreakGlass:
     glass = BreakGlass.objects.create(user=actor, client_id=client.pk, client_code=client.code,
                                       reason=reason,
                                       expires_at=timezone.now() + dt.timedelta(minutes=minutes))
-    _record(actor, "break_glass.open", client=client, break_glass=True,
+    _record(actor, actions.BREAK_GLASS_OPEN, client=client, break_glass=True,
             detail={"break_glass_id": str(glass.pk), "minutes": minutes} | _client_ref(client))
     return glass
 
@@ -290,7 +291,7 @@ def break_glass_review(*, actor, glass: BreakGlass, justified: bool, note: str) 
     glass.verdict = BreakGlass.Verdict.JUSTIFIED if justified else BreakGlass.Verdict.UNJUSTIFIED
     glass.reviewed_by, glass.reviewed_at, glass.review_note = actor, timezone.now(), note
     glass.save(update_fields=["verdict", "reviewed_by", "reviewed_at", "review_note"])
-    _record(actor, "break_glass.review", client_id=glass.client_id,
+    _record(actor, actions.BREAK_GLASS_REVIEW, client_id=glass.client_id,
             detail={"break_glass_id": str(glass.pk), "verdict": glass.verdict})
     return glass
 
@@ -307,7 +308,7 @@ def agreement_publish(*, actor, title: str, body: str) -> Agreement:
     last = Agreement.objects.order_by("-version").values_list("version", flat=True).first() or 0
     agreement = Agreement.objects.create(version=last + 1, title=title, body=body,
                                          published_by=actor)
-    _record(actor, "agreement.publish", detail={"version": agreement.version})
+    _record(actor, actions.AGREEMENT_PUBLISH, detail={"version": agreement.version})
     return agreement
 
 
@@ -315,7 +316,7 @@ def agreement_publish(*, actor, title: str, body: str) -> Agreement:
 def agreement_accept(*, actor, agreement: Agreement) -> AgreementAcceptance:
     acceptance, created = AgreementAcceptance.objects.get_or_create(agreement=agreement, user=actor)
     if created:
-        _record(actor, "agreement.accept", detail={"version": agreement.version})
+        _record(actor, actions.AGREEMENT_ACCEPT, detail={"version": agreement.version})
     return acceptance
 
 
@@ -328,7 +329,7 @@ def training_record(*, actor, user, course: str, completed_on: dt.date,
     record = TrainingRecord.objects.create(
         user=user, course=course, completed_on=completed_on,
         expires_on=completed_on + dt.timedelta(days=valid_days), recorded_by=actor)
-    _record(actor, "training.record", detail={"user": user.get_username(), "course": course,
+    _record(actor, actions.TRAINING_RECORD, detail={"user": user.get_username(), "course": course,
                                               "expires_on": record.expires_on.isoformat()})
     return record
 
@@ -341,7 +342,7 @@ def location_policy_set(*, actor, location: Location, role: str, ceiling: int) -
         raise ValidationError(_("A location can only tighten a role's ceiling."))
     row, _created = LocationPolicy.objects.update_or_create(
         location=location, role=role, defaults={"ceiling": ceiling, "changed_by": actor})
-    _record(actor, "policy.change", detail={"location": location.code, "role": role,
+    _record(actor, actions.POLICY_CHANGE, detail={"location": location.code, "role": role,
                                             "ceiling": int(ceiling)})
     return row
 
@@ -365,7 +366,7 @@ def access_review_open(*, now: dt.datetime | None = None) -> AccessReview | None
             Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         AccessReviewItem.objects.bulk_create(
             [AccessReviewItem(review=review, grant=g) for g in grants])
-        _record(None, "access_review.open", detail={"period": review.period,
+        _record(None, actions.ACCESS_REVIEW_OPEN, detail={"period": review.period,
                                                     "grants": review.items.count()})
     return review
 
@@ -382,7 +383,7 @@ def access_review_decide(*, actor, item: AccessReviewItem, confirm: bool) -> Acc
         Grant.objects.filter(pk=item.grant_id).update(confirmed_at=item.decided_at)
     elif item.grant.revoked_at is None:
         _revoke(item.grant, reason="access review")
-    _record(actor, "access_review.decide", client_id=item.grant.client_id, detail={
+    _record(actor, actions.ACCESS_REVIEW_DECIDE, client_id=item.grant.client_id, detail={
         "period": item.review.period, "user": item.grant.user.get_username(),
         "decision": item.decision})
     return item
@@ -405,7 +406,7 @@ def access_review_close_due(*, now: dt.datetime | None = None) -> int:
                 expired += 1
             review.state, review.closed_at = AccessReview.State.CLOSED, now
             review.save(update_fields=["state", "closed_at"])
-            _record(None, "access_review.close", detail={"period": review.period,
+            _record(None, actions.ACCESS_REVIEW_CLOSE, detail={"period": review.period,
                                                          "expired": expired})
         total += expired
     return total

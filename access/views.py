@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit import actions
 from audit import services as audit
 from audit.models import AccessEvent
 
@@ -48,7 +49,7 @@ def owner_required(view):
     def wrapped(request, *args, **kwargs):
         if policy.role_of(request.user) != Role.OWNER:
             audit.record(actor=request.user, actor_label=request.user.get_username(),
-                         role=policy.role_of(request.user), action="staff.page",
+                         role=policy.role_of(request.user), action=actions.STAFF_PAGE,
                          outcome="denied", detail={"view": view.__name__})
             raise PermissionDenied
         return view(request, *args, **kwargs)

@@ -91,7 +91,6 @@ ACCESS_REVIEW_CLOSE = _action("access_review.close", _("An access review closed"
 
 # -- the audit log itself ------------------------------------------------------------------
 AUDIT_VIEW = _action("audit.view", _("Opened the audit log"))
-AUDIT_REPORT = _action("audit.report", _("Opened an audit report"))
 AUDIT_EXPORT_CSV = _action("audit.export.csv", _("Exported the audit log (CSV)"))
 AUDIT_EXPORT_JSONL = _action("audit.export.jsonl", _("Exported the audit log (JSON Lines)"))
 AUDIT_SUBJECT_REPORT = _action("audit.subject_report", _("Made a who-saw-my-data report"))

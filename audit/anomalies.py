@@ -10,9 +10,11 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from . import actions
 from .models import AccessEvent, Alert
 
-OPENINGS = ("client.open", "photo.view", "form.view", "client.open_for_edit")
+OPENINGS = (actions.CLIENT_OPEN, actions.PHOTO_VIEW, actions.FORM_VIEW,
+            actions.CLIENT_OPEN_FOR_EDIT)
 LOOKBACK = dt.timedelta(hours=3)
 
 
@@ -66,10 +68,10 @@ def detect(*, now: dt.datetime | None = None) -> list[Alert]:
                      settings.ANOMALY_CLIENTS_PER_HOUR, Alert.Rule.MANY_CLIENTS, "client_id")
     raised += _hourly(recent.filter(outcome="denied"), settings.ANOMALY_DENIALS_PER_HOUR,
                       Alert.Rule.DENIALS)
-    raised += _per_event(recent.filter(action="break_glass.open"), Alert.Rule.BREAK_GLASS,
+    raised += _per_event(recent.filter(action=actions.BREAK_GLASS_OPEN), Alert.Rule.BREAK_GLASS,
                          lambda e: {"client_code": e.client_code, "seq": e.seq})
     raised += _per_event(
-        staff.filter(action="client.open", outcome="allowed", detail__granted=False,
+        staff.filter(action=actions.CLIENT_OPEN, outcome="allowed", detail__granted=False,
                      role__in=("stylist", "beautician")),
         Alert.Rule.UNASSIGNED, lambda e: {"client_code": e.client_code, "seq": e.seq})
     raised += _per_event(

@@ -12,7 +12,7 @@ from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
-from . import chain, context, writer
+from . import actions, chain, context, writer
 from .models import AccessEvent, ChainHead
 
 log = logging.getLogger(__name__)
@@ -325,6 +325,9 @@ def _row(event: AccessEvent) -> dict:
     return {name: getattr(event, name) for name in chain.FIELDS}
 
 
+ALERT_ACTIONS = {"acknowledge": actions.ALERT_ACKNOWLEDGE, "resolve": actions.ALERT_RESOLVE}
+
+
 def alert_step(*, actor, alert, step: str, comment: str = ""):
     """Acknowledge or resolve an alert; the step is itself recorded."""
     from .models import Alert
@@ -341,6 +344,6 @@ def alert_step(*, actor, alert, step: str, comment: str = ""):
         alert.comment = (alert.comment + "\n" if alert.comment else "") + comment
     with transaction.atomic():
         alert.save()
-        record(actor=actor, actor_label=actor.get_username(), action=f"alert.{step}",
+        record(actor=actor, actor_label=actor.get_username(), action=ALERT_ACTIONS[step],
                outcome="allowed", detail={"alert": str(alert.pk), "rule": alert.rule})
     return alert

@@ -29,19 +29,19 @@ EXPORT_FIELDS = ("seq", "at", "actor_label", "role", "action", "client_code", "c
                  "user_agent", "request_id", "hash")
 
 
-def _deny(request, what: str):
+def _deny(request, action: str):
     services.record(actor=request.user, actor_label=request.user.get_username(),
-                    action=f"audit.{what}", outcome="denied")
+                    action=action, outcome="denied")
     raise PermissionDenied
 
 
-def _guarded(check_setting: str, what: str):
+def _guarded(check_setting: str, action: str):
     def decorate(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
             if not import_string(getattr(settings, check_setting))(request.user):
-                _deny(request, what)
+                _deny(request, action)
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -49,8 +49,9 @@ def _guarded(check_setting: str, what: str):
     return decorate
 
 
-auditor_view = _guarded("AUDIT_VIEWER_CHECK", "view")
-subject_report_view = _guarded("AUDIT_SUBJECT_REPORT_CHECK", "subject_report")
+auditor_view = _guarded("AUDIT_VIEWER_CHECK", actions.AUDIT_VIEW)
+subject_report_view = _guarded("AUDIT_SUBJECT_REPORT_CHECK", actions.AUDIT_SUBJECT_REPORT)
+EXPORT_ACTIONS = {"csv": actions.AUDIT_EXPORT_CSV, "jsonl": actions.AUDIT_EXPORT_JSONL}
 
 
 def sensitive(view):
@@ -129,7 +130,7 @@ def export(request, fmt: str):
     rows = qs.count()
     # The export is itself recorded, before a single row leaves.
     services.record(actor=request.user, actor_label=request.user.get_username(),
-                    action=f"audit.export.{fmt}", outcome="allowed",
+                    action=EXPORT_ACTIONS[fmt], outcome="allowed",
                     detail={"rows": rows, "filter": form.described()})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "csv":
@@ -231,7 +232,7 @@ def subject_report(request):
     history = people.name_rows(selectors.filtered({"client_code": code}).select_related("actor")
                                .filter(actor__isnull=False).order_by("seq")[:5000])
     services.record(actor=request.user, actor_label=request.user.get_username(),
-                    action="audit.subject_report", outcome="allowed", client_id=ids[0],
+                    action=actions.AUDIT_SUBJECT_REPORT, outcome="allowed", client_id=ids[0],
                     client_code=selectors.normal_code(code), detail={"events": len(history)})
     return render(request, "audit/subject_report.html", {
         "code": code, "history": history, "generated": timezone.now(),

@@ -14,12 +14,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import InMemoryUploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from access import door, policy
 from access.models import Location, Role, StaffProfile
+from audit import actions
 
 from . import importing
 from .forms import ImportConfirmForm, ImportForm
@@ -77,10 +79,11 @@ def _import_upload(request):
     return _upload_page(request, form)
 
 
-@require_POST
 @login_required
 def import_confirm(request):
-    profile = _importer(request.user)
+    profile = _importer(request.user)  # who may import, before what the method is
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     form = ImportConfirmForm(request.POST)
     try:
         if not form.is_valid():
@@ -149,7 +152,7 @@ def _importer(user) -> StaffProfile:
     allowed = profile is not None and profile.role in IMPORTERS and (
         profile.role == Role.OWNER or profile.location_id is not None)
     if not allowed:
-        door.record_denied(user=user, action="client.import")
+        door.record_denied(user=user, action=actions.CLIENT_IMPORT)
         raise PermissionDenied
     return profile
 

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from access import door, policy
 from access.door import AccessDenied
+from audit import actions
 from vault import blind
 
 from .models import Client
@@ -32,7 +33,7 @@ def client_for(user, pk: uuid.UUID | str) -> Client:
     # The same rule as clients_visible_to, decided on the one row.
     if client is None or not policy.Decider(user).may_see(client):
         # Recorded either way (missing or not theirs), so probing shows in the audit log.
-        door.record_denied(user=user, action="client.open", client_id=_uuid_or_none(pk))
+        door.record_denied(user=user, action=actions.CLIENT_OPEN, client_id=_uuid_or_none(pk))
         raise AccessDenied()
     return client
 

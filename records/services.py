@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
-from django.utils.translation import gettext_noop as N_
 
 from access import door, policy
 from access import services as access_services
 from access.models import Location
+from audit import actions
 from vault import blind
 from vault.classes import DataClass
 
@@ -72,8 +72,8 @@ def client_create(*, actor, location: Location, data: dict, assigned_staff=None)
     with transaction.atomic():
         # The code comes first, so the event of the creation names it.
         client.code = next_client_codes(location)[0]
-        with door.open_client(user=actor, client=client, purpose=N_("create client record"),
-                              action="client.create", want=_needed_class(data), create=True):
+        with door.open_client(user=actor, client=client, purpose=actions.CREATE_CLIENT,
+                              action=actions.CLIENT_CREATE, want=_needed_class(data), create=True):
             _apply(client, data)
             if assigned_staff is not None:
                 access_services.client_assignment_changed(actor=actor, client=client,
@@ -128,8 +128,8 @@ def client_update(*, actor, client: Client, data: dict) -> Client:
     unknown = data.keys() - ALL_FIELDS.keys()
     if unknown:
         raise ValueError(f"unknown client fields: {sorted(unknown)}")
-    with door.open_client(user=actor, client=client, purpose=N_("update client record"),
-                          action="client.update", want=_needed_class(data)), transaction.atomic():
+    with door.open_client(user=actor, client=client, purpose=actions.UPDATE_CLIENT,
+                          action=actions.CLIENT_UPDATE, want=_needed_class(data)), transaction.atomic():
         _apply(client, data)
     return client
 
@@ -137,8 +137,8 @@ def client_update(*, actor, client: Client, data: dict) -> Client:
 def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
                   products: list[str] | None = None, colour_formula: str = "", notes: str = "",
                   price: Decimal | None = None) -> Treatment:
-    with door.open_client(user=actor, client=client, purpose=N_("record a treatment"),
-                          action="treatment.create", want=DataClass.L3), transaction.atomic():
+    with door.open_client(user=actor, client=client, purpose=actions.RECORD_TREATMENT,
+                          action=actions.TREATMENT_CREATE, want=DataClass.L3), transaction.atomic():
         treatment = Treatment.objects.create(
             client=client, performed_on=performed_on, staff=actor, service=service,
             products=products or [], colour_formula=colour_formula or None,
@@ -154,8 +154,8 @@ def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
               treatment: Treatment | None = None) -> Photo:
     clean = uploads.clean_photo(upload)
     # In a transaction, so that a failed insert takes the sealed file it wrote with it.
-    with door.open_client(user=actor, client=client, purpose=N_("add a photo"),
-                          action="photo.create", want=DataClass.L4), transaction.atomic():
+    with door.open_client(user=actor, client=client, purpose=actions.ADD_PHOTO,
+                          action=actions.PHOTO_CREATE, want=DataClass.L4), transaction.atomic():
         photo = Photo.objects.create(
             client=client, treatment=treatment, kind=kind, taken_on=taken_on, uploaded_by=actor,
             image=clean.data, content_type=clean.content_type, byte_size=len(clean.data),
@@ -171,7 +171,7 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
     photo = Photo.objects.filter(pk=photo_id).first()
     if photo is None or photo.thumbnail:
         return False
-    with door.open_for_system(actor="thumbnailer", purpose=N_("make a photo thumbnail"),
+    with door.open_for_system(actor="thumbnailer", purpose=actions.MAKE_THUMBNAIL,
                               subjects=[photo.client_id], ceiling=DataClass.L4):
         photo.thumbnail = uploads.thumbnail(photo.image.read())
         with transaction.atomic():
@@ -181,8 +181,8 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
 
 def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date) -> ClientForm:
     clean = uploads.clean_form_document(upload)
-    with door.open_client(user=actor, client=client, purpose=N_("add a signed form"),
-                          action="form.create", want=DataClass.L4), transaction.atomic():
+    with door.open_client(user=actor, client=client, purpose=actions.ADD_FORM,
+                          action=actions.FORM_CREATE, want=DataClass.L4), transaction.atomic():
         return ClientForm.objects.create(
             client=client, kind=kind, signed_on=signed_on, uploaded_by=actor,
             document=clean.data, content_type=clean.content_type, byte_size=len(clean.data),

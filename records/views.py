@@ -12,7 +12,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access import door, integrity, policy
@@ -20,6 +19,7 @@ from access import services as access_services
 from access.auth_views import reauth_required
 from access.forms import BreakGlassForm
 from access.models import Location
+from audit import actions
 from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
@@ -39,7 +39,7 @@ def _require_ceiling(user, client, level: int, action: str) -> None:
 
 def _require_client_access(user) -> None:
     if not policy.may_see_clients(user):
-        door.record_denied(user=user, action="client.list")
+        door.record_denied(user=user, action=actions.CLIENT_LIST)
         raise PermissionDenied
 
 
@@ -73,9 +73,9 @@ def client_list(request):
     q = params.get("q", "").strip()[:100] if request.method == "POST" else ""
     if q:
         kind, clients = selectors.client_search(request.user, q)
-        action, detail = "client.search", {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
+        action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
     else:
-        clients, action, detail = selectors.clients_visible_to(request.user), "client.list", {}
+        clients, action, detail = selectors.clients_visible_to(request.user), actions.CLIENT_LIST, {}
     cursor = selectors.cursor_from(params)
     related = ("location", "assigned_staff__staff")
     page = (selectors.code_page(clients.select_related(*related), size=PAGE_SIZE, **cursor) if q
@@ -84,7 +84,7 @@ def client_list(request):
     rows = page.rows
     found = clients.count() if q else None  # a search's matches are few; the whole list is not
     with _damage_reported(request.user, rows), door.open_clients(
-            user=request.user, clients=rows, purpose=N_("browse clients"), action=action,
+            user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
             detail=detail | {k: v for k, v in cursor.items() if v}) as opening:
         for row in rows:
             row.shows_contact = opening.ceiling(row) >= DataClass.L2
@@ -98,7 +98,7 @@ def client_list(request):
 def client_detail(request, pk):
     client = selectors.client_for(request.user, pk)
     with _damage_reported(request.user, [client]), door.open_client(
-            user=request.user, client=client, purpose=N_("view client record")) as opening:
+            user=request.user, client=client, purpose=actions.VIEW_CLIENT) as opening:
         ceiling = opening.ceiling(client)
         context = {
             "client": client,
@@ -144,8 +144,8 @@ def client_create(request):
 def client_edit(request, pk):
     client = selectors.client_for(request.user, pk)
     with _damage_reported(request.user, [client]), door.open_client(
-            user=request.user, client=client, purpose=N_("edit client record"),
-            action="client.open_for_edit") as opening:
+            user=request.user, client=client, purpose=actions.EDIT_CLIENT,
+            action=actions.CLIENT_OPEN_FOR_EDIT) as opening:
         ceiling = opening.ceiling(client)
         initial = ClientRecordForm.initial_from(client, ceiling)
         damaged = [name for name, value in initial.items() if isinstance(value, vault_scope.Damaged)]
@@ -179,7 +179,7 @@ def _changed(form: ClientRecordForm) -> dict:
 @require_http_methods(["GET", "POST"])
 def treatment_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L3, "treatment.create")
+    _require_ceiling(request.user, client, DataClass.L3, actions.TREATMENT_CREATE)
     form = TreatmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.treatment_add(actor=request.user, client=client, **form.cleaned_data)
@@ -192,7 +192,7 @@ def treatment_add(request, pk):
 @require_http_methods(["GET", "POST"])
 def photo_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L4, "photo.create")
+    _require_ceiling(request.user, client, DataClass.L4, actions.PHOTO_CREATE)
     form = PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -211,7 +211,7 @@ def photo_add(request, pk):
 @require_http_methods(["GET", "POST"])
 def form_add(request, pk):
     client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L4, "form.create")
+    _require_ceiling(request.user, client, DataClass.L4, actions.FORM_CREATE)
     form = SignedForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -255,7 +255,7 @@ def photo_view(request, pk, photo_pk):
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
     small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
     with _damage_reported(request.user, [client]), door.open_client(
-            user=request.user, client=client, purpose=N_("view a photo"), action="photo.view",
+            user=request.user, client=client, purpose=actions.VIEW_PHOTO, action=actions.PHOTO_VIEW,
             want=DataClass.L4):
         data = photo.thumbnail.read() if small else photo.image.read()
     if data is None:
@@ -271,8 +271,8 @@ def form_view(request, pk, form_pk):
     client = selectors.client_for(request.user, pk)
     signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
     with _damage_reported(request.user, [client]), door.open_client(
-            user=request.user, client=client, purpose=N_("view a signed form"),
-            action="form.view", want=DataClass.L4):
+            user=request.user, client=client, purpose=actions.VIEW_FORM,
+            action=actions.FORM_VIEW, want=DataClass.L4):
         data = signed.document.read()
     if data is None:
         return _damaged_file_response()
@@ -308,7 +308,7 @@ def break_glass(request, pk):
 def client_assign(request, pk):
     client = selectors.client_for(request.user, pk)
     if not services.may_assign(request.user, client):
-        door.record_denied(user=request.user, action="client.assign", client_id=client.pk)
+        door.record_denied(user=request.user, action=actions.CLIENT_ASSIGN, client_id=client.pk)
         raise door.AccessDenied()
     form = AssignForm(request.POST or None, staff=services.assignable_staff(client),
                       initial={"staff": client.assigned_staff})

@@ -151,6 +151,9 @@ TABLE: dict[str, Rule] = {
     "records:client_list": Rule("sees_clients", post=OK, payload=(("q", ""),)),
     "records:client_create": Rule("sees_clients", post=OK, payload=(("full_name", ""),)),
     "records:import": Rule("importer", post=OK, payload=(("location", "x"),)),
+    # A confirmation without a held preview says the preview is gone, on the upload page.
+    "records:import_confirm": Rule("importer", get=NOT_ALLOWED, post=OK,
+                                   payload=(("staging", "x"),)),
     "records:client_detail": Rule("visible", "client"),
     "records:client_edit": Rule("visible", "client", post=OK, payload=(("full_name", ""),)),
     "records:break_glass": Rule("visible", "client", post=OK, payload=(("reason", "x"),),

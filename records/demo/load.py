@@ -15,6 +15,7 @@ from django.utils import timezone
 from access import door
 from access import services as access_services
 from access.models import Location
+from audit import actions
 from records.maintenance import LARGE_WRITE, refresh_statistics
 from vault import scope as vault_scope
 
@@ -28,7 +29,7 @@ from .vocabulary import LOCATIONS
 
 BATCH = 2000
 PROGRESS_EVERY = 10_000
-ACTOR, PURPOSE = "seed_demo", "load demo salon"
+ACTOR, PURPOSE = "seed_demo", actions.LOAD_DEMO
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
 
 from access import door
 from access.models import Location
+from audit import actions
 from records.maintenance import LARGE_WRITE, refresh_statistics
 from vault.classes import DataClass
 
@@ -125,11 +125,11 @@ def _comparer(user, username: str):
     def opener(ids: list[uuid.UUID], want: int):
         if user is None:
             return door.open_for_system(
-                actor="import", subjects=ids, ceiling=want,
-                purpose=f"preview a spreadsheet import against {len(ids)} clients by {username}")
+                actor="import", subjects=ids, ceiling=want, purpose=actions.PREVIEW_IMPORT,
+                detail={"step": "preview", "by": username, "clients": len(ids)})
         return door.open_clients(user=user, clients=list(_clients(ids)), want=want,
-                                 purpose=N_("preview a spreadsheet import"),
-                                 action="client.import", detail={"step": "preview"})
+                                 purpose=actions.PREVIEW_IMPORT,
+                                 action=actions.CLIENT_IMPORT, detail={"step": "preview"})
     return opener
 
 
@@ -146,12 +146,11 @@ def _writing(*, user, location: Location, ids: list[uuid.UUID], want: int, usern
     client of the location; for owners and managers, the only importers, that is their
     ceiling for every client there as well (it depends on no assignment or grant)."""
     if user is None:  # the command line: a named system job
-        tally = (f"{counts['rows']} rows: {counts['new']} new, {counts['matched']} already "
-                 f"present, {counts['skipped']} skipped; updating {'on' if counts['update'] else 'off'}")
         return door.open_for_system(actor="import", subjects=ids, create=True,
-                                    purpose=f"import from spreadsheet by {username} ({tally})")
+                                    purpose=actions.IMPORT_CLIENTS,
+                                    detail={"step": "write", "by": username} | counts)
     return door.open_new_clients(user=user, location=location, subjects=ids, want=want,
-                                 purpose=N_("import clients from spreadsheet"),
+                                 purpose=actions.IMPORT_CLIENTS,
                                  detail={"step": "write"} | counts)
 
 

@@ -263,8 +263,9 @@ def test_the_import_is_audited_with_the_user_and_count_but_no_values(location, o
     _import(location, CHINESE_CSV)
     event = AccessEvent.objects.get(action="system.open")
     assert event.actor_label == "system:import"
-    assert event.purpose == ("import from spreadsheet by owner (3 rows: 3 new, 0 already "
-                             "present, 0 skipped; updating off)")
+    assert event.purpose == "import clients from spreadsheet"
+    assert event.detail | {"by": "owner", "rows": 3, "new": 3, "matched": 0, "skipped": 0,
+                           "update": False} == event.detail
     assert sorted(event.subjects) == sorted(str(pk) for pk in Client.objects.values_list("pk", flat=True))
     assert "clients.csv" not in event.purpose and "张三" not in str(event.detail)
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from audit import services, subject_index
+from audit import actions, services, subject_index
 
 
 class Command(BaseCommand):
@@ -10,5 +10,5 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         rows = subject_index.rebuild()
         services.record(actor=None, actor_label="system:audit_reindex", role="system",
-                        action="audit.reindex", outcome="allowed", detail={"rows": rows})
+                        action=actions.AUDIT_REINDEX, outcome="allowed", detail={"rows": rows})
         self.stdout.write(self.style.SUCCESS(f"client index rebuilt: {rows} rows"))
