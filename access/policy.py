@@ -30,6 +30,7 @@ from .models import (
     AgreementAcceptance,
     BreakGlass,
     Grant,
+    Location,
     LocationPolicy,
     Role,
     StaffProfile,
@@ -46,7 +47,11 @@ ROLE_CEILING = {
 }
 ALL_LOCATIONS = {Role.OWNER}
 SEES_CLIENTS = {Role.OWNER, Role.MANAGER, Role.STYLIST, Role.BEAUTICIAN, Role.RECEPTION}
-NEEDS_GRANT_FOR_FULL = {Role.STYLIST, Role.BEAUTICIAN}
+# Stylists and beauticians see a client's full record when it is assigned (granted) to
+# them; they are the roles a client is assigned to, and a client they create is theirs.
+NEEDS_GRANT_FOR_FULL = frozenset({Role.STYLIST, Role.BEAUTICIAN})
+ASSIGNED_ROLES = NEEDS_GRANT_FOR_FULL
+IMPORTERS = frozenset({Role.OWNER, Role.MANAGER})
 GATED_ABOVE = DataClass.L2
 GATES_SHOWN = "_salon_vault_gates"
 
@@ -273,6 +278,29 @@ class Decider:
                                         revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now)))
         return Q(location_id=profile.location_id) | Q(Exists(granted))
+
+
+def may_assign(user, client) -> bool:
+    """Owners assign any client; a manager those of their own location."""
+    profile = profile_of(user)
+    if profile is None:
+        return False
+    return profile.role in ALL_LOCATIONS or (
+        profile.role == Role.MANAGER and profile.location_id == client.location_id)
+
+
+def is_assigned_what_they_create(user) -> bool:
+    return role_of(user) in ASSIGNED_ROLES
+
+
+def import_locations(user):
+    """The locations the user may import clients into (none when they may not import)."""
+    profile = profile_of(user)
+    if profile is None or profile.role not in IMPORTERS:
+        return Location.objects.none()
+    if profile.role in ALL_LOCATIONS:
+        return Location.objects.all()
+    return Location.objects.filter(pk=profile.location_id)
 
 
 def ceiling_for(user, client) -> int:

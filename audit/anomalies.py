@@ -70,12 +70,13 @@ def detect(*, now: dt.datetime | None = None) -> list[Alert]:
                       Alert.Rule.DENIALS)
     raised += _per_event(recent.filter(action=actions.BREAK_GLASS_OPEN), Alert.Rule.BREAK_GLASS,
                          lambda e: {"client_code": e.client_code, "seq": e.seq})
+    # The door notes `granted` only for roles whose full record hangs on an assignment,
+    # so audit needs no list of roles here.
     raised += _per_event(
-        staff.filter(action=actions.CLIENT_OPEN, outcome="allowed", detail__granted=False,
-                     role__in=("stylist", "beautician")),
+        staff.filter(action=actions.CLIENT_OPEN, outcome="allowed", detail__granted=False),
         Alert.Rule.UNASSIGNED, lambda e: {"client_code": e.client_code, "seq": e.seq})
     raised += _per_event(
-        recent.filter(action__startswith="audit.export",
+        recent.filter(action__in=(actions.AUDIT_EXPORT_CSV, actions.AUDIT_EXPORT_JSONL),
                       detail__rows__gte=settings.ANOMALY_EXPORT_ROWS),
         Alert.Rule.LARGE_EXPORT, lambda e: {"rows": e.detail.get("rows"), "seq": e.seq})
     raised += _off_hours(staff.filter(Q(client_id__isnull=False) | ~Q(subjects=[])))

@@ -20,14 +20,13 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
 from access import door, policy
-from access.models import Location, Role, StaffProfile
+from access.models import StaffProfile
 from audit import actions
 
 from . import importing
 from .forms import ImportConfirmForm, ImportForm
 from .importing import staging
 
-IMPORTERS = {Role.OWNER, Role.MANAGER}
 ERRORS_SHOWN = 500
 REPORT_SHOWN = 1000
 # The preview lists what needs a look first.
@@ -90,7 +89,7 @@ def import_confirm(request):
             raise ValidationError(_gone_message())
         held, upload = staging.unstage(staging_id=form.cleaned_data["staging"],
                                        key=form.cleaned_data["key"], user=request.user)
-        if profile.role != Role.OWNER and held.location_id != profile.location_id:
+        if not policy.import_locations(request.user).filter(pk=held.location_id).exists():
             raise ValidationError(_gone_message())
         result = importing.clients_import(
             upload=upload, location=held.location, username=request.user.get_username(),
@@ -148,23 +147,17 @@ def _upload_page(request, form: ImportForm, result=None, notice: str = ""):
 
 
 def _importer(user) -> StaffProfile:
-    profile = policy.profile_of(user)
-    allowed = profile is not None and profile.role in IMPORTERS and (
-        profile.role == Role.OWNER or profile.location_id is not None)
-    if not allowed:
+    if not policy.import_locations(user).exists():
         door.record_denied(user=user, action=actions.CLIENT_IMPORT)
         raise PermissionDenied
-    return profile
+    return policy.profile_of(user)
 
 
 def _import_form(request, profile: StaffProfile, *, bound: bool = True) -> ImportForm:
-    if profile.role == Role.OWNER:
-        locations = Location.objects.all()
-    else:
-        locations = Location.objects.filter(pk=profile.location_id)
+    locations = policy.import_locations(request.user)
     posted = bound and request.method == "POST"
     form = ImportForm(request.POST if posted else None, request.FILES if posted else None,
                       locations=locations, initial={"location": profile.location})
-    # A manager imports into their own location only: whatever is posted, that one is used.
-    form.fields["location"].disabled = profile.role != Role.OWNER
+    # One location to import into (a manager's own): whatever is posted, that one is used.
+    form.fields["location"].disabled = len(locations) == 1 and profile.location_id is not None
     return form

@@ -92,27 +92,18 @@ def client_namesakes(*, location: Location, full_name: str, phone: str) -> list[
                 .order_by("code").values_list("code", flat=True)[:5])
 
 
-ASSIGNABLE_ROLES = ("stylist", "beautician")
-
-
-def may_assign(actor, client: Client) -> bool:
-    role = policy.role_of(actor)
-    return role == "owner" or (role == "manager"
-                               and policy.profile_of(actor).location_id == client.location_id)
-
-
 def assignable_staff(client: Client):
     from django.contrib.auth import get_user_model
 
     return (get_user_model().objects.filter(
-        is_active=True, staff__role__in=ASSIGNABLE_ROLES, staff__location_id=client.location_id)
+        is_active=True, staff__role__in=policy.ASSIGNED_ROLES, staff__location_id=client.location_id)
         .select_related("staff").order_by("username"))
 
 
 @transaction.atomic
 def client_assign(*, actor, client: Client, staff_user, expires_at=None) -> Client:
     """Assign a client to a stylist: it grants them access, and unassigning revokes it."""
-    if not may_assign(actor, client):
+    if not policy.may_assign(actor, client):
         raise door.AccessDenied()
     if staff_user is not None and not assignable_staff(client).filter(pk=staff_user.pk).exists():
         raise ValueError("only active stylists and beauticians of the client's location")

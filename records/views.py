@@ -113,7 +113,7 @@ def client_detail(request, pk):
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
             "may_break_glass": opening.may_break_glass,
-            "may_assign": services.may_assign(request.user, client),
+            "may_assign": policy.may_assign(request.user, client),
             "break_glass": opening.break_glass,
         }
         response = render(request, "records/client_detail.html", context)
@@ -132,7 +132,8 @@ def client_create(request):
     if request.method == "POST" and form.is_valid():
         client = services.client_create(
             actor=request.user, location=location, data=_changed(form),
-            assigned_staff=request.user if profile.role in ("stylist", "beautician") else None,
+            assigned_staff=request.user if policy.is_assigned_what_they_create(request.user)
+            else None,
         )
         messages.success(request, _("Client %(code)s created.") % {"code": client.code})
         return redirect("records:client_detail", pk=client.pk)
@@ -307,7 +308,7 @@ def break_glass(request, pk):
 @require_http_methods(["GET", "POST"])
 def client_assign(request, pk):
     client = selectors.client_for(request.user, pk)
-    if not services.may_assign(request.user, client):
+    if not policy.may_assign(request.user, client):
         door.record_denied(user=request.user, action=actions.CLIENT_ASSIGN, client_id=client.pk)
         raise door.AccessDenied()
     form = AssignForm(request.POST or None, staff=services.assignable_staff(client),
