@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit import services as audit
 
-from . import permissions, policy
+from . import clients, permissions, policy
 from .models import (
     AccessReview,
     AccessReviewItem,
@@ -95,15 +95,12 @@ def staff_change_role(*, actor, profile: StaffProfile, role: str,
 
 def _end_assignments(actor, user) -> None:
     """Assignments follow the job: a stylist who moves or changes role leaves them behind."""
-    from django.apps import apps
-
     for grant in Grant.objects.filter(user=user, source=Grant.Source.ASSIGNMENT,
                                       revoked_at__isnull=True):
         _revoke(grant, reason="role change")
         _record(actor, actions.GRANT_REVOKE, client_id=grant.client_id,
                 detail={"user": user.get_username(), "reason": "role change"})
-    apps.get_model("records", "Client").objects.filter(assigned_staff=user).update(
-        assigned_staff=None)
+    clients.directory().unassign_all(user)
 
 
 def _end_sessions(user) -> int:

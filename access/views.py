@@ -18,7 +18,7 @@ from audit import actions
 from audit import services as audit
 from audit.models import AccessEvent
 
-from . import policy, services
+from . import clients, policy, services
 from .auth_views import reauth_required
 from .forms import (
     AgreementForm,
@@ -101,7 +101,7 @@ def staff_detail(request, pk):
     profile = _profile(pk)
     user = profile.user
     grants = Grant.objects.filter(user=user).order_by("revoked_at", "-granted_at")[:200]
-    codes = dict(_client_codes([g.client_id for g in grants]))
+    codes = clients.directory().codes(g.client_id for g in grants)
     for g in grants:
         g.client_code = codes.get(g.client_id, "—")
         g.active = g.revoked_at is None and (g.expires_at is None or g.expires_at > timezone.now())
@@ -114,20 +114,6 @@ def staff_detail(request, pk):
         "gates": policy.gates_of(user),
         "locked": _is_locked(user.get_username()),
     })
-
-
-def _client_codes(ids):
-    # Codes are L1 (no personal content); access reads them without records' models.
-    from django.apps import apps
-
-    client_model = apps.get_model("records", "Client")
-    return client_model.objects.filter(pk__in=ids).values_list("pk", "code")
-
-
-def _client_by_code(code: str):
-    from django.apps import apps
-
-    return apps.get_model("records", "Client").objects.filter(code__iexact=code.strip()).first()
 
 
 def _is_locked(username: str) -> bool:
@@ -207,7 +193,7 @@ def staff_training(request, pk):
 def grant_give(request, pk):
     profile = _profile(pk)
     form = GrantForm(request.POST)
-    client = _client_by_code(request.POST.get("client_code", ""))
+    client = clients.directory().by_code(request.POST.get("client_code", ""))
     if not form.is_valid() or client is None:
         messages.error(request, _("No client has this code.") if form.is_valid()
                        else "; ".join(e for errs in form.errors.values() for e in errs))
@@ -269,7 +255,7 @@ def access_review(request, pk):
         return redirect("access:access_review", pk=pk)
     items = list(review.items.select_related("grant", "grant__user").order_by(
         "decision", "grant__user__username"))
-    codes = dict(_client_codes([i.grant.client_id for i in items]))
+    codes = clients.directory().codes(i.grant.client_id for i in items)
     for item in items:
         item.client_code = codes.get(item.grant.client_id, "—")
     return render(request, "access/access_review.html", {"review": review, "items": items})

@@ -11,9 +11,12 @@ class RecordsConfig(AppConfig):
         from auditlog.signals import post_log
         from django.db.models.signals import post_save, pre_save
 
+        from access import clients
         from vault.fields import personal_field_names
 
-        from . import changelog, models
+        from . import changelog, directory, models
+
+        clients.register(directory)
 
         # Changes are logged with the personal fields excluded: the log says a client was
         # changed and (in additional_data) which personal fields, never their values.

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from access import door, policy
 from access.door import AccessDenied
 from audit import actions
+from audit.selectors import normal_code
 from vault import blind
 
 from .models import Client
@@ -73,7 +74,7 @@ def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:
 def client_ids_for_code(code: str) -> list[uuid.UUID]:
     """Ids of the clients with this code (L1), for the audit log's client history."""
     # Codes are made upper-case (BJ-000123): an exact match on the unique index.
-    return list(Client.objects.filter(code=code.strip().upper()).values_list("pk", flat=True))
+    return list(Client.objects.filter(code=normal_code(code)).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,10 @@ def test_no_import_runs_against_the_layering():
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 broken" in done.stdout
+
+
+def test_access_reaches_records_only_through_the_directory_records_registers():
+    """No import arrow runs up, and no model lookup by name sneaks around the contract."""
+    reaching = [str(path.relative_to(ROOT)) for path in (ROOT / "access").rglob("*.py")
+                if 'get_model("records"' in path.read_text()]
+    assert reaching == []
