@@ -15,6 +15,13 @@ from django.contrib.auth.admin import UserAdmin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -28,6 +35,13 @@ admin.site.__class__ = OTPAdminSite
 for secret_bearing in (TOTPDevice, StaticDevice, AccessAttempt, AccessLog, AccessFailureLog):
     if admin.site.is_registered(secret_bearing):
         admin.site.unregister(secret_bearing)
+
+# The jobs that sign and verify the audit chain, expire grants and so on are declared in
+# settings (CELERY_BEAT_SCHEDULE); nobody switches them off from the admin.
+for schedule in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule,
+                 ClockedSchedule):
+    if admin.site.is_registered(schedule):
+        admin.site.unregister(schedule)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -135,3 +135,9 @@ def test_a_superuser_enrols_from_the_account_page_and_then_opens_the_admin(super
     device = TOTPDevice.objects.get(user=superuser, confirmed=False)
     http.post("/accounts/otp/setup/", {"token": totp_token(device)})
     assert http.get("/admin/").status_code == 200
+
+
+@pytest.mark.parametrize("model_name", ["periodictask", "intervalschedule", "crontabschedule"])
+def test_the_scheduled_jobs_cannot_be_switched_off_from_the_admin(admin_http, model_name):
+    assert admin_http.get(f"/admin/django_celery_beat/{model_name}/").status_code == 404
+    assert "django_celery_beat" not in admin_http.get("/admin/").content.decode()
