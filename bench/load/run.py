@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         prefix = place.var_dir / "locust"
         with server(place.var_dir) as url:
             swarm(args, url, accounts, prefix)
-        results, failed = stats.rows(stats.read_stats(prefix), args.users), \
-            stats.failures(prefix)
+        results = stats.rows(stats.read_stats(prefix), stats.work_times(prefix), args.users)
+        failed = stats.failures(prefix)
         if failed:  # the server's account of them, before its directory is removed
             print(server_errors(place.var_dir / "gunicorn.log"))
     engine = "PostgreSQL" if args.db == "postgresql" else "SQLite"
@@ -175,7 +175,7 @@ def _free_port() -> int:
 def swarm(args: argparse.Namespace, url: str, accounts: Path, prefix: Path) -> None:
     """locust, headless, for the fixed number of sessions and time."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_LOAD_ACCOUNTS": str(accounts),
-           "BENCH_LOAD_THINK": args.think}
+           "BENCH_LOAD_THINK": args.think, "BENCH_LOAD_WORK": f"{prefix}_work.json"}
     command = [str(BIN / "locust"), "-f", str(ROOT / "bench" / "load" / "locustfile.py"),
                "--headless", "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
                "--run-time", args.time, "--host", url, "--csv", str(prefix), "--only-summary",
