@@ -31,6 +31,7 @@ class Opening:
     event: audit.PendingEvent | audit.AccessEvent
     break_glass: object = None  # the active break-glass this opening used, if any
     may_break_glass: bool = False  # break-glass would open more, within the owner's ceiling
+    may_assign: bool = False  # the user may assign this client to staff
 
     def ceiling(self, client) -> int:
         return self.ceilings.get(client.pk, DataClass.NONE)
@@ -52,9 +53,13 @@ def _label(user) -> str:
 
 @contextmanager
 def open_client(*, user, client, purpose: str, action: str = actions.CLIENT_OPEN,
-                want: int | None = None, create: bool = False) -> Iterator[Opening]:
-    """Open one client up to the user's ceiling, or up to `want` if that is lower."""
-    decider = policy.Decider(user)
+                want: int | None = None, create: bool = False,
+                decider: policy.Decider | None = None) -> Iterator[Opening]:
+    """Open one client up to the user's ceiling, or up to `want` if that is lower.
+
+    A view that has already asked about the client (`client_for`) hands over its decider,
+    so the request's decisions are taken once."""
+    decider = decider or policy.Decider(user)
     ceiling = decider.ceiling(client)
     granted = min(ceiling, want) if want is not None else ceiling
     allowed = granted >= DataClass.L1 and (want is None or ceiling >= want)
@@ -81,7 +86,8 @@ def open_client(*, user, client, purpose: str, action: str = actions.CLIENT_OPEN
         with vault_scope._open(ceilings={client.pk: granted}, actor=_label(user),
                                purpose=purpose, may_create_keys=create, confirm=pending.wait):
             yield Opening({client.pk: granted}, pending, glass if used_glass else None,
-                          may_break_glass=decider.may_break_glass(client))
+                          may_break_glass=decider.may_break_glass(client),
+                          may_assign=decider.may_assign(client))
     finally:
         pending.wait()
 

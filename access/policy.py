@@ -239,6 +239,14 @@ class Decider:
         """Whether break-glass would open more of `client` than the user sees now."""
         return self.glass_ceiling(client) > self.ceiling(client)
 
+    def may_assign(self, client) -> bool:
+        """Owners assign any client; a manager those of their own location."""
+        profile = self.profile
+        if profile is None:
+            return False
+        return profile.role in ALL_LOCATIONS or (
+            profile.role == Role.MANAGER and profile.location_id == client.location_id)
+
     def may_see(self, client) -> bool:
         """Whether `client` is among those visible_filter lets the user see at all."""
         profile = self.profile
@@ -281,12 +289,7 @@ class Decider:
 
 
 def may_assign(user, client) -> bool:
-    """Owners assign any client; a manager those of their own location."""
-    profile = profile_of(user)
-    if profile is None:
-        return False
-    return profile.role in ALL_LOCATIONS or (
-        profile.role == Role.MANAGER and profile.location_id == client.location_id)
+    return Decider(user).may_assign(client)
 
 
 def is_assigned_what_they_create(user) -> bool:

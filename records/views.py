@@ -96,9 +96,11 @@ def client_list(request):
 
 @login_required
 def client_detail(request, pk):
-    client = selectors.client_for(request.user, pk)
+    decider = policy.Decider(request.user)  # every decision of this page, taken once
+    client = selectors.client_for(request.user, pk, decider=decider)
     with _damage_reported(request.user, [client]), door.open_client(
-            user=request.user, client=client, purpose=actions.VIEW_CLIENT) as opening:
+            user=request.user, client=client, purpose=actions.VIEW_CLIENT,
+            decider=decider) as opening:
         ceiling = opening.ceiling(client)
         context = {
             "client": client,
@@ -113,7 +115,7 @@ def client_detail(request, pk):
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
             "may_break_glass": opening.may_break_glass,
-            "may_assign": policy.may_assign(request.user, client),
+            "may_assign": opening.may_assign,
             "break_glass": opening.break_glass,
         }
         response = render(request, "records/client_detail.html", context)
