@@ -14,7 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 
-from records import selectors, services
+from access import policy
+from records import selectors
 from records.views import PAGE_SIZE
 from vault.classes import DataClass
 
@@ -55,7 +56,7 @@ def client_detail(request, pk):
         "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
         # The page's buttons: the owner may assign staff and needs no break-glass.
         "may_break_glass": ceiling < DataClass.L4,
-        "may_assign": services.may_assign(request.user, client),
+        "may_assign": policy.may_assign(request.user, client),
         "break_glass": None,
     }
     return render(request, "records/client_detail.html", context)
