@@ -236,6 +236,13 @@ SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", HTTPS)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
 if _proxy_header := envstr("TRUSTED_PROXY_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+# How many proxies in front append to X-Forwarded-For: the audit log and the lockout then
+# take the client's address from the entry the nearest trusted proxy wrote, never from
+# what the client itself sent. 0: the connection's own address (no proxy).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # Content-Security-Policy: scripts and styles from this site's static files only; no
 # inline script or handler attribute runs. Style *attributes* (not <style> elements) stay
 # allowed because the audit charts' bar lengths are data set in them; an attribute cannot
