@@ -15,16 +15,16 @@ from access.models import Location
 from audit import actions
 from vault import blind
 from vault.classes import DataClass
+from vault.fields import data_classes
 
 from . import tasks, uploads
 from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 
-CLIENT_FIELDS = {"full_name": DataClass.L2, "phone": DataClass.L2, "wechat_id": DataClass.L2,
-                 "email": DataClass.L2, "birthday": DataClass.L2}
-PROFILE_FIELDS = {"skin_type": DataClass.L3, "hair": DataClass.L3, "concerns": DataClass.L3}
-HEALTH_FIELDS = {"allergies": DataClass.L4, "contraindications": DataClass.L4,
-                 "medication": DataClass.L4, "pregnancy": DataClass.L4,
-                 "conditions": DataClass.L4}
+# The fields staff write, each with the data class its model field declares.
+CLIENT_FIELDS = data_classes(Client, ("full_name", "phone", "wechat_id", "email", "birthday"))
+PROFILE_FIELDS = data_classes(BeautyProfile, ("skin_type", "hair", "concerns"))
+HEALTH_FIELDS = data_classes(HealthNote, ("allergies", "contraindications", "medication",
+                                          "pregnancy", "conditions"))
 ALL_FIELDS = CLIENT_FIELDS | PROFILE_FIELDS | HEALTH_FIELDS
 
 

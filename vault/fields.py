@@ -467,6 +467,12 @@ def mark_saved(instance) -> None:
     instance.__dict__.pop("_vault_file_written", None)
 
 
+def data_classes(model, names) -> dict[str, DataClass]:
+    """The data class each named encrypted field of `model` declares, in the given order
+    (a name that is not an encrypted field raises: the declaration is the one source)."""
+    return {name: model._meta.get_field(name).data_class for name in names}
+
+
 def personal_field_names(model) -> list[str]:
     """Fields django-auditlog must never diff: encrypted values and their blind indexes."""
     return [f.name for f in model._meta.concrete_fields
