@@ -26,6 +26,8 @@ from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from audit.admin import ReadOnlyAdmin
+
 from .models import Agreement, Grant, Location, LocationPolicy, StaffProfile, TrainingRecord
 
 # The documented way to put the default site behind the second factor: an unverified
@@ -42,17 +44,6 @@ for schedule in (PeriodicTask, IntervalSchedule, CrontabSchedule, SolarSchedule,
                  ClockedSchedule):
     if admin.site.is_registered(schedule):
         admin.site.unregister(schedule)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _owner_page(user_id) -> str:
