@@ -145,10 +145,11 @@ def client_create(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
-    client = selectors.client_for(request.user, pk)
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.EDIT_CLIENT,
-            action=actions.CLIENT_OPEN_FOR_EDIT) as opening:
+            action=actions.CLIENT_OPEN_FOR_EDIT, decider=decider) as opening:
         ceiling = opening.ceiling(client)
         initial = ClientRecordForm.initial_from(client, ceiling)
         damaged = [name for name, value in initial.items() if isinstance(value, vault_scope.Damaged)]
@@ -254,12 +255,13 @@ def _damaged_file_response() -> HttpResponse:
 @login_required
 @require_GET
 def photo_view(request, pk, photo_pk):
-    client = selectors.client_for(request.user, pk)
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
     small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.VIEW_PHOTO, action=actions.PHOTO_VIEW,
-            want=DataClass.L4):
+            want=DataClass.L4, decider=decider):
         data = photo.thumbnail.read() if small else photo.image.read()
     if data is None:
         return _damaged_file_response()
@@ -271,11 +273,12 @@ def photo_view(request, pk, photo_pk):
 @login_required
 @require_GET
 def form_view(request, pk, form_pk):
-    client = selectors.client_for(request.user, pk)
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
     signed = get_object_or_404(ClientForm, pk=form_pk, client=client)
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.VIEW_FORM,
-            action=actions.FORM_VIEW, want=DataClass.L4):
+            action=actions.FORM_VIEW, want=DataClass.L4, decider=decider):
         data = signed.document.read()
     if data is None:
         return _damaged_file_response()

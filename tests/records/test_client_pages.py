@@ -262,7 +262,8 @@ def test_the_client_page_takes_its_access_decisions_once(login, stylist, client_
 
     monkeypatch.setattr(policy.Decider, "__init__", counting)
     http = login(stylist)
-    made.clear()
-    response = http.get(reverse("records:client_detail", args=[client_record.pk]))
-    assert response.status_code == 200
-    assert len(made) == 1
+    for page in ("records:client_detail", "records:client_edit"):
+        made.clear()
+        response = http.get(reverse(page, args=[client_record.pk]))
+        assert response.status_code == 200
+        assert len(made) == 1, page
