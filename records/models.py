@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from vault import blind
 from vault.classes import DataClass
 from vault.fields import (
     BlindIndexField,
@@ -52,11 +53,11 @@ class Client(PersonalData):
     email = EncryptedTextField(_("email"), data_class=L2)
     birthday = EncryptedDateField(_("birthday"), data_class=L2)
     # Blind indexes for search
-    name_bidx = BlindIndexField(source="full_name", kind="name")
-    surname_bidx = BlindIndexField(source="full_name", kind="surname")
-    phone_bidx = BlindIndexField(source="phone", kind="phone")
-    phone_last4_bidx = BlindIndexField(source="phone", kind="phone_last4")
-    email_bidx = BlindIndexField(source="email", kind="email")
+    name_bidx = BlindIndexField(source="full_name", kind=blind.NAME)
+    surname_bidx = BlindIndexField(source="full_name", kind=blind.SURNAME)
+    phone_bidx = BlindIndexField(source="phone", kind=blind.PHONE)
+    phone_last4_bidx = BlindIndexField(source="phone", kind=blind.PHONE_LAST4)
+    email_bidx = BlindIndexField(source="email", kind=blind.EMAIL)
 
     class Meta:
         ordering = ["code"]

@@ -50,20 +50,20 @@ def classify_query(q: str) -> tuple[str, Q]:
     """Turn a search box entry into a blind-index lookup. Returns (kind, filter)."""
     q = q.strip()
     if "@" in q:
-        return "email", Q(email_bidx=blind.terms("email", q))
+        return blind.EMAIL, Q(email_bidx=blind.terms(blind.EMAIL, q))
     digits = re.sub(r"\D", "", q)
     if digits and re.fullmatch(r"[\d\s+\-()]+", q):
         if len(digits) == 4:
-            return "phone_last4", Q(phone_last4_bidx=blind.terms("phone_last4", q))
-        return "phone", Q(phone_bidx=blind.terms("phone", q))
-    name = Q(name_bidx=blind.terms("name", q))
-    surname = blind.terms("surname", q)
+            return blind.PHONE_LAST4, Q(phone_last4_bidx=blind.terms(blind.PHONE_LAST4, q))
+        return blind.PHONE, Q(phone_bidx=blind.terms(blind.PHONE, q))
+    name = Q(name_bidx=blind.terms(blind.NAME, q))
+    surname = blind.terms(blind.SURNAME, q)
     if surname and len(blind.normalise_name(q)) <= 2:
         # A short entry may be a surname alone (张, 欧阳) or a two-character full name.
-        return "name", name | Q(surname_bidx=surname)
+        return blind.NAME, name | Q(surname_bidx=surname)
     if surname and " " not in q.strip() and not blind._is_cjk(q):
-        return "name", name | Q(surname_bidx=surname)
-    return "name", name
+        return blind.NAME, name | Q(surname_bidx=surname)
+    return blind.NAME, name
 
 
 def client_search(user, q: str) -> tuple[str, QuerySet[Client]]:

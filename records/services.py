@@ -87,8 +87,8 @@ def client_namesakes(*, location: Location, full_name: str, phone: str) -> list[
     if not (full_name and phone):
         return []
     return list(Client.objects.filter(location=location,
-                                      name_bidx=blind.terms("name", full_name),
-                                      phone_bidx=blind.terms("phone", phone))
+                                      name_bidx=blind.terms(blind.NAME, full_name),
+                                      phone_bidx=blind.terms(blind.PHONE, phone))
                 .order_by("code").values_list("code", flat=True)[:5])
 
 

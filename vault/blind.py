@@ -21,6 +21,10 @@ COMPOUND_SURNAMES = frozenset(
 )
 
 
+# The kinds of blind index: each names its normaliser and keys its own HMAC (the kind is
+# part of what is hashed), so a phone digest never matches a name digest.
+PHONE, PHONE_LAST4, NAME, SURNAME, EMAIL = "phone", "phone_last4", "name", "surname", "email"
+
 def digest(kind: str, normalised: str) -> str:
     mac = hmac.new(keyring.provider().index_key(), digestmod=hashlib.sha256)
     mac.update(kind.encode() + b"\x00" + normalised.encode())
@@ -69,15 +73,15 @@ def terms(kind: str, value: str | None) -> str:
     if not value:
         return ""
     normalised = NORMALISERS[kind](value)
-    if kind == "phone_last4":
+    if kind == PHONE_LAST4:
         normalised = normalise_phone(value)[-4:] if len(normalise_phone(value)) >= 4 else ""
     return digest(kind, normalised) if normalised else ""
 
 
 NORMALISERS = {
-    "phone": normalise_phone,
-    "phone_last4": normalise_phone,
-    "name": normalise_name,
-    "surname": surname_of,
-    "email": normalise_email,
+    PHONE: normalise_phone,
+    PHONE_LAST4: normalise_phone,
+    NAME: normalise_name,
+    SURNAME: surname_of,
+    EMAIL: normalise_email,
 }
