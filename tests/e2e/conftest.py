@@ -72,18 +72,24 @@ def page(browser, live_server):
     context.close()
 
 
+def sign_in_with(page, username: str, code, password: str = "correct-horse-battery-9"):  # noqa: S107
+    """Sign in through the pages; `code` reads the authenticator (None: no second factor)."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    if code is not None:  # a role that reads health data: the second factor
+        page.wait_for_url("**/accounts/otp/**")
+        page.fill("#id_token", code())
+        page.click("button[type=submit]")
+    page.wait_for_load_state()
+    return page
+
+
 @pytest.fixture
 def sign_in(page):
     def as_(username: str, password: str = "correct-horse-battery-9"):  # noqa: S107
-        code = authenticator(username)
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("button[type=submit]")
-        if code is not None:  # a role that reads health data: the second factor
-            page.wait_for_url("**/accounts/otp/**")
-            page.fill("#id_token", code())
-            page.click("button[type=submit]")
+        sign_in_with(page, username, authenticator(username), password)
         page.wait_for_url("**/clients/**")
         return page
 

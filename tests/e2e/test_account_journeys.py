@@ -10,6 +10,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from access.models import Grant
+from tests.e2e.conftest import sign_in_with
 
 PASSWORD = "correct-horse-battery-9"  # noqa: S105
 
@@ -24,21 +25,10 @@ def owner_phone(owner):
     return lambda: f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
 
 
-def _sign_in(page, username, code):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/otp/**")
-    page.fill("#id_token", code())
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_the_owners_grant_goes_through_after_the_password(page, owner, owner_phone, stylist,
                                                          make_client):
     client = make_client(full_name="周敏", phone="13600001111")
-    _sign_in(page, "owner", owner_phone)
+    sign_in_with(page, "owner", owner_phone)
     page.goto(f"/staff/people/{stylist.pk}/")
     page.fill("#id_client_code", client.code)
     page.click("#grants button[type=submit]")
@@ -53,7 +43,7 @@ def test_the_owners_grant_goes_through_after_the_password(page, owner, owner_pho
 
 def test_the_owner_invites_a_stylist_who_sets_a_password_and_enrols_from_the_typed_key(
         browser, live_server, page, owner, owner_phone, location):
-    _sign_in(page, "owner", owner_phone)
+    sign_in_with(page, "owner", owner_phone)
     assert page.url.endswith("/staff/")  # the owner's own home
     page.goto("/staff/people/new/")
     page.wait_for_url("**/accounts/reauth/**")

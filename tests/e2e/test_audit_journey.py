@@ -19,6 +19,7 @@ from audit import anomalies
 from audit import services as audit_services
 from audit.models import AccessEvent, Alert
 from audit.views import CSV_HEADERS
+from tests.e2e.conftest import sign_in_with
 
 PASSWORD = "correct-horse-battery-9"
 REASON = "顾客到店要求当场染发，需要确认过敏史以免发生过敏反应"
@@ -55,17 +56,6 @@ def stylists_week(stylist, receptionist, client_record, make_client, monkeypatch
     return raised[0]
 
 
-def _sign_in(page, username, code):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/accounts/otp/**")
-    page.fill("#id_token", code())
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def _minute(when: dt.datetime) -> str:
     return timezone.localtime(when).strftime("%Y-%m-%dT%H:%M")
 
@@ -80,7 +70,7 @@ def test_auditor_reviews_a_stylists_week_resolves_the_alert_and_exports(
         at__lt=until).values_list("seq", flat=True))
     assert len(expected) == 4  # three openings and the break-glass, not the one 10 days ago
 
-    _sign_in(page, "auditor", auditor_with_totp)
+    sign_in_with(page, "auditor", auditor_with_totp)
     page.goto("/audit/")
     page.wait_for_selector("#chain-status")
 
