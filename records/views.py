@@ -31,10 +31,15 @@ from .models import ClientForm, Photo
 PAGE_SIZE = 50
 
 
-def _require_ceiling(user, client, level: int, action: str) -> None:
-    if policy.ceiling_for(user, client) < level:
-        door.record_denied(user=user, action=action, client_id=client.pk)
+def _client_at(request, pk, level: int, action: str) -> tuple[policy.Decider, object]:
+    """The client of a write page, if the user's ceiling reaches `level`, and the decider
+    that said so: the service that writes takes the same decisions, not new ones."""
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
+    if decider.ceiling(client) < level:
+        door.record_denied(user=request.user, action=action, client_id=client.pk)
         raise door.AccessDenied()
+    return decider, client
 
 
 def _require_client_access(user) -> None:
@@ -160,7 +165,8 @@ def client_edit(request, pk):
             return render(request, "records/client_form.html", {"form": form, "client": client})
     # Only what the person changed: a damaged field left empty keeps its stored bytes.
     services.client_update(actor=request.user, client=client,
-                           data={name: form.cleaned_data[name] for name in form.changed_data})
+                           data={name: form.cleaned_data[name] for name in form.changed_data},
+                           decider=decider)
     messages.success(request, _("Client record saved."))
     return redirect("records:client_detail", pk=client.pk)
 
@@ -182,11 +188,11 @@ def _changed(form: ClientRecordForm) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def treatment_add(request, pk):
-    client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L3, actions.TREATMENT_CREATE)
+    decider, client = _client_at(request, pk, DataClass.L3, actions.TREATMENT_CREATE)
     form = TreatmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.treatment_add(actor=request.user, client=client, **form.cleaned_data)
+        services.treatment_add(actor=request.user, client=client, decider=decider,
+                               **form.cleaned_data)
         messages.success(request, _("Treatment recorded."))
         return redirect("records:client_detail", pk=client.pk)
     return render(request, "records/treatment_form.html", {"form": form, "client": client})
@@ -195,13 +201,13 @@ def treatment_add(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def photo_add(request, pk):
-    client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L4, actions.PHOTO_CREATE)
+    decider, client = _client_at(request, pk, DataClass.L4, actions.PHOTO_CREATE)
     form = PhotoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.photo_add(actor=request.user, client=client, upload=form.cleaned_data["image"],
-                               kind=form.cleaned_data["kind"], taken_on=form.cleaned_data["taken_on"])
+                               kind=form.cleaned_data["kind"], taken_on=form.cleaned_data["taken_on"],
+                               decider=decider)
         except ValidationError as exc:
             form.add_error("image", exc)
         else:
@@ -214,14 +220,13 @@ def photo_add(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def form_add(request, pk):
-    client = selectors.client_for(request.user, pk)
-    _require_ceiling(request.user, client, DataClass.L4, actions.FORM_CREATE)
+    decider, client = _client_at(request, pk, DataClass.L4, actions.FORM_CREATE)
     form = SignedForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.form_add(actor=request.user, client=client,
                               upload=form.cleaned_data["document"], kind=form.cleaned_data["kind"],
-                              signed_on=form.cleaned_data["signed_on"])
+                              signed_on=form.cleaned_data["signed_on"], decider=decider)
         except ValidationError as exc:
             form.add_error("document", exc)
         else:
@@ -291,12 +296,13 @@ def form_view(request, pk, form_pk):
 @reauth_required
 @require_http_methods(["GET", "POST"])
 def break_glass(request, pk):
-    client = selectors.client_for(request.user, pk)
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             access_services.break_glass_open(actor=request.user, client=client,
-                                             reason=form.cleaned_data["reason"])
+                                             reason=form.cleaned_data["reason"], decider=decider)
         except ValidationError as exc:
             form.add_error("reason", exc)
         except access_services.NotAllowed:
@@ -312,8 +318,9 @@ def break_glass(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def client_assign(request, pk):
-    client = selectors.client_for(request.user, pk)
-    if not policy.may_assign(request.user, client):
+    decider = policy.Decider(request.user)
+    client = selectors.client_for(request.user, pk, decider=decider)
+    if not decider.may_assign(client):
         door.record_denied(user=request.user, action=actions.CLIENT_ASSIGN, client_id=client.pk)
         raise door.AccessDenied()
     form = AssignForm(request.POST or None, staff=services.assignable_staff(client),
@@ -321,7 +328,7 @@ def client_assign(request, pk):
     if request.method == "POST" and form.is_valid():
         services.client_assign(actor=request.user, client=client,
                                staff_user=form.cleaned_data["staff"],
-                               expires_at=form.cleaned_data["expires_at"])
+                               expires_at=form.cleaned_data["expires_at"], decider=decider)
         messages.success(request, _("Assignment saved."))
         return redirect("records:client_detail", pk=client.pk)
     return render(request, "records/assign.html", {"form": form, "client": client})

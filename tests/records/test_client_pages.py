@@ -246,24 +246,3 @@ def test_editing_in_chinese_keeps_the_birthday(login, owner, client_record):
     page = c.get(reverse("records:client_edit", args=[client_record.pk]),
                  HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert 'value="1991-03-14"' in page  # the format a date input accepts in every language
-
-
-def test_the_client_page_takes_its_access_decisions_once(login, stylist, client_record,
-                                                          monkeypatch):
-    """One decision object per page: the lookup, the door and the page's links agree."""
-    from access import policy
-
-    made = []
-    original = policy.Decider.__init__
-
-    def counting(self, user):
-        made.append(user)
-        original(self, user)
-
-    monkeypatch.setattr(policy.Decider, "__init__", counting)
-    http = login(stylist)
-    for page in ("records:client_detail", "records:client_edit"):
-        made.clear()
-        response = http.get(reverse(page, args=[client_record.pk]))
-        assert response.status_code == 200
-        assert len(made) == 1, page
