@@ -94,9 +94,10 @@ def open_client(*, user, client, purpose: str, action: str = actions.CLIENT_OPEN
 
 @contextmanager
 def open_clients(*, user, clients: Sequence, purpose: str, action: str = actions.CLIENT_LIST,
-                 want: int = DataClass.L2, detail: dict | None = None) -> Iterator[Opening]:
+                 want: int = DataClass.L2, detail: dict | None = None,
+                 decider: policy.Decider | None = None) -> Iterator[Opening]:
     """Open a page of clients, each at most at `want` (lists show contact data only)."""
-    decider = policy.Decider(user)
+    decider = decider or policy.Decider(user)
     decider.prefetch(clients)
     ceilings = {c.pk: min(decider.ceiling(c), want) for c in clients}
     shown = [pk for pk, level in ceilings.items() if level >= DataClass.L1]

@@ -76,21 +76,22 @@ def client_list(request):
     _require_client_access(request.user)
     params = request.POST if request.method == "POST" else request.GET
     q = params.get("q", "").strip()[:100] if request.method == "POST" else ""
-    if q:
-        kind, clients = selectors.client_search(request.user, q)
-        action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
-    else:
-        clients, action, detail = selectors.clients_visible_to(request.user), actions.CLIENT_LIST, {}
+    decider = policy.Decider(request.user)  # who is on the page and how much of each, once
     cursor = selectors.cursor_from(params)
     related = ("location", "assigned_staff__staff")
-    page = (selectors.code_page(clients.select_related(*related), size=PAGE_SIZE, **cursor) if q
-            else selectors.visible_code_page(request.user, related=related, size=PAGE_SIZE,
-                                             **cursor))
+    if q:
+        kind, clients = selectors.client_search(request.user, q, decider=decider)
+        action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
+        page = selectors.code_page(clients.select_related(*related), size=PAGE_SIZE, **cursor)
+        found = clients.count()  # a search's matches are few; the whole list is not counted
+    else:
+        action, detail, found = actions.CLIENT_LIST, {}, None
+        page = selectors.visible_code_page(request.user, related=related, size=PAGE_SIZE,
+                                           decider=decider, **cursor)
     rows = page.rows
-    found = clients.count() if q else None  # a search's matches are few; the whole list is not
     with _damage_reported(request.user, rows), door.open_clients(
             user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
-            detail=detail | {k: v for k, v in cursor.items() if v}) as opening:
+            detail=detail | {k: v for k, v in cursor.items() if v}, decider=decider) as opening:
         for row in rows:
             row.shows_contact = opening.ceiling(row) >= DataClass.L2
         response = render(request, "records/client_list.html",

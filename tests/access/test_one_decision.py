@@ -119,3 +119,16 @@ def test_a_page_beyond_the_ceiling_is_refused_after_one_decision(login, receptio
     assert response.status_code == 404
     assert len(deciders) == 1
     assert not Photo.objects.exists()
+
+
+@pytest.mark.parametrize("person", ["stylist", "receptionist", "owner"])
+def test_the_list_and_a_search_decide_once(request, login, client_record, deciders, person):
+    http = login(request.getfixturevalue(person))
+    deciders.clear()
+    listed = http.get(reverse("records:client_list"))
+    assert listed.status_code == 200 and client_record.code in listed.content.decode()
+    assert len(deciders) == 1
+    deciders.clear()
+    found = http.post(reverse("records:client_list"), {"q": "13812345678"})
+    assert found.status_code == 200 and client_record.code in found.content.decode()
+    assert len(deciders) == 1
