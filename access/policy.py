@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -100,6 +101,14 @@ def gates_of(user) -> Gates:
     ).values("any_agreement", "accepted", "trained").first() or {}
     return Gates(agreement_ok=not row.get("any_agreement") or bool(row.get("accepted")),
                  training_ok=bool(row.get("trained")))
+
+
+class VisiblePart(NamedTuple):
+    """One part of the clients a user may see: those that match `filter` and, when
+    `location_id` is set, are at that one location."""
+
+    filter: Q
+    location_id: uuid.UUID | None = None
 
 
 class Decider:
@@ -257,7 +266,7 @@ class Decider:
         self._load([client])
         return client.pk in self._ledger
 
-    def visible_parts(self) -> list[Q] | None:
+    def visible_parts(self) -> list[VisiblePart] | None:
         """visible_filter as disjoint parts that an index can each serve in code order:
         the user's own location (the (location, code) index), and granted clients of other
         locations (the user's grants). An OR of the two reads a whole location to fill a
@@ -266,12 +275,12 @@ class Decider:
         if profile is None or profile.role not in SEES_CLIENTS:
             return None
         if profile.role in ALL_LOCATIONS:
-            return [Q()]
+            return [VisiblePart(Q())]
         granted = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
                    .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
                    .values("client_id"))
         here = Q(location_id=profile.location_id)
-        return [here, ~here & Q(pk__in=granted)]
+        return [VisiblePart(Q(), profile.location_id), VisiblePart(~here & Q(pk__in=granted))]
 
     def visible_filter(self) -> Q | None:
         """A filter for the clients the user may see at all; None means none."""

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.html import escape
@@ -80,14 +81,14 @@ def client_list(request):
     cursor = selectors.cursor_from(params)
     related = ("location", "assigned_staff__staff")
     if q:
-        kind, clients = selectors.client_search(request.user, q, decider=decider)
+        kind, condition = selectors.classify_query(q)
         action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
-        page = selectors.code_page(clients.select_related(*related), size=PAGE_SIZE, **cursor)
-        found = clients.count()  # a search's matches are few; the whole list is not counted
+        # A search's matches are counted; the whole list is not.
+        found = selectors.visible_count(request.user, condition=condition, decider=decider)
     else:
-        action, detail, found = actions.CLIENT_LIST, {}, None
-        page = selectors.visible_code_page(request.user, related=related, size=PAGE_SIZE,
-                                           decider=decider, **cursor)
+        condition, action, detail, found = Q(), actions.CLIENT_LIST, {}, None
+    page = selectors.visible_code_page(request.user, condition=condition, related=related,
+                                       size=PAGE_SIZE, decider=decider, **cursor)
     rows = page.rows
     with _damage_reported(request.user, rows), door.open_clients(
             user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
