@@ -14,7 +14,6 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -24,8 +23,8 @@ from django_otp import devices_for_user
 from audit import actions
 from audit import services as audit
 
-from . import policy, services
-from .models import Invitation, Location, StaffProfile, StaffSession
+from . import policy, services, sessions
+from .models import Invitation, Location, StaffProfile
 
 User = get_user_model()
 
@@ -114,9 +113,7 @@ def _start_again(user) -> None:
     """A reset: every second factor and every session of the person ends."""
     for device in devices_for_user(user, confirmed=None):
         device.delete()
-    keys = list(StaffSession.objects.filter(user=user).values_list("session_key", flat=True))
-    Session.objects.filter(session_key__in=keys).delete()
-    StaffSession.objects.filter(user=user).delete()
+    sessions.end_all(user)
 
 
 @transaction.atomic

@@ -7,7 +7,6 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from audit import actions
 from audit import services as audit
 
-from . import clients, permissions, policy
+from . import clients, permissions, policy, sessions
 from .models import (
     AccessReview,
     AccessReviewItem,
@@ -29,7 +28,6 @@ from .models import (
     LocationPolicy,
     Role,
     StaffProfile,
-    StaffSession,
     TrainingRecord,
 )
 
@@ -103,13 +101,6 @@ def _end_assignments(actor, user) -> None:
     clients.directory().unassign_all(user)
 
 
-def _end_sessions(user) -> int:
-    keys = list(StaffSession.objects.filter(user=user).values_list("session_key", flat=True))
-    Session.objects.filter(session_key__in=keys).delete()
-    StaffSession.objects.filter(user=user).delete()
-    return len(keys)
-
-
 @transaction.atomic
 def staff_deactivate(*, actor, user) -> int:
     """End the person's sessions now, revoke their grants; their history stays intact."""
@@ -118,7 +109,7 @@ def staff_deactivate(*, actor, user) -> int:
         raise NotAllowed
     user.is_active = False
     user.save(update_fields=["is_active"])
-    ended = _end_sessions(user)
+    ended = sessions.end_all(user)
     revoked = 0
     for grant in Grant.objects.filter(user=user, revoked_at__isnull=True):
         _revoke(grant, reason="offboarding")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -79,7 +82,6 @@ def client_list(request):
     q = params.get("q", "").strip()[:100] if request.method == "POST" else ""
     decider = policy.Decider(request.user)  # who is on the page and how much of each, once
     cursor = selectors.cursor_from(params)
-    related = ("location", "assigned_staff__staff")
     if q:
         kind, condition = selectors.classify_query(q)
         action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
@@ -87,9 +89,9 @@ def client_list(request):
         found = selectors.visible_count(request.user, condition=condition, decider=decider)
     else:
         condition, action, detail, found = Q(), actions.CLIENT_LIST, {}, None
-    page = selectors.visible_code_page(request.user, condition=condition, related=related,
-                                       size=PAGE_SIZE, decider=decider, **cursor)
-    rows = page.rows
+    page = selectors.visible_code_page(request.user, condition=condition, size=PAGE_SIZE,
+                                       decider=decider, **cursor)
+    rows = _labelled(page.rows)
     with _damage_reported(request.user, rows), door.open_clients(
             user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
             detail=detail | {k: v for k, v in cursor.items() if v}, decider=decider) as opening:
@@ -99,6 +101,25 @@ def client_list(request):
                           {"page": page, "rows": rows, "q": q, "found": found,
                            "query_kind": detail.get("query_kind")})
     return _no_referrer_beyond(response)
+
+
+def _labelled(rows: list) -> list:
+    """Give each row of a list its link, location name and assigned person: two small
+    lookups for the page, rather than three tables joined into every row."""
+    locations = dict(Location.objects.filter(pk__in={row.location_id for row in rows})
+                     .values_list("pk", "name"))
+    people = {pk: display or username for pk, username, display in get_user_model().objects
+              .filter(pk__in={row.assigned_staff_id for row in rows} - {None})
+              .values_list("pk", "username", "staff__display_name")}
+    link = reverse("records:client_detail", args=[_ANY_ID])
+    for row in rows:
+        row.link = link.replace(str(_ANY_ID), str(row.pk))
+        row.location_name = locations.get(row.location_id, "")
+        row.assigned_name = people.get(row.assigned_staff_id, "")
+    return rows
+
+
+_ANY_ID = uuid.UUID(int=0)  # reversed once per page; each row's id replaces it
 
 
 @login_required

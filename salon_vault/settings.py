@@ -196,6 +196,10 @@ REDIS_URL = envstr("REDIS_URL") or ""
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
+    # Sessions are read from Redis on every request and kept in the database too. Not
+    # with the embedded default: a per-process cache would miss a session ended in
+    # another process (access.sessions.end_all ends them through the engine).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -46,6 +46,20 @@ def test_owner_sees_the_client_list_with_names(login, owner, client_record):
     assert "‹sealed›" not in page
 
 
+def test_each_row_names_its_location_and_stylist_and_opens_the_client(login, owner, stylist,
+                                                                    client_record, make_client):
+    from access.models import StaffProfile
+
+    StaffProfile.objects.filter(user=stylist).update(display_name="王美发师")
+    nobodys = make_client(full_name="周洁", phone="13900001111")
+    page = login(owner).get(reverse("records:client_list")).content.decode()
+    row = page[page.index(client_record.code):].split("</tr>")[0]
+    assert "北京国贸店" in row and "王美发师" in row
+    assert f'href="{reverse("records:client_detail", args=[client_record.pk])}"' in page
+    unassigned = page[page.index(nobodys.code):].split("</tr>")[0]
+    assert "北京国贸店" in unassigned and "—" in unassigned and "王美发师" not in unassigned
+
+
 def test_listing_is_recorded_with_the_clients_shown(login, owner, client_record):
     login(owner).get(reverse("records:client_list"))
     event = AccessEvent.objects.filter(action="client.list").latest("id")
