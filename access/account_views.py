@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from audit import actions
 from audit import services as audit
 
-from . import invitations, policy
+from . import backends, invitations, policy
 from .auth_views import reauth_required, recovery_codes_make
 from .forms import OwnPasswordForm
 from .middleware import needs_otp
@@ -83,7 +83,7 @@ def invitation_accept(request, token):
                                                  password=form.cleaned_data["new_password1"])
         except invitations.InvitationClosed:
             return render(request, "access/invitation_invalid.html", status=404)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=backends.PATH)
         if needs_otp(user):
             return redirect("/accounts/otp/setup/?next=/")
         return redirect("home")
