@@ -93,33 +93,44 @@ def client_list(request):
         condition, action, detail, found = Q(), actions.CLIENT_LIST, {}, None
     page = selectors.visible_code_page(request.user, condition=condition, fields=LIST_FIELDS,
                                        size=PAGE_SIZE, decider=decider, **cursor)
-    rows = _labelled(page.rows)
+    rows = page.rows
     with _damage_reported(request.user, rows), door.open_clients(
             user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
             detail=detail | {k: v for k, v in cursor.items() if v}, decider=decider) as opening:
-        for row in rows:
-            row.shows_contact = opening.ceiling(row) >= DataClass.L2
+        lines = list_lines(rows, ceiling=opening.ceiling)
         response = render(request, "records/client_list.html",
-                          {"page": page, "rows": rows, "q": q, "found": found,
+                          {"page": page, "lines": lines, "q": q, "found": found,
                            "query_kind": detail.get("query_kind")})
     return _no_referrer_beyond(response)
 
 
-def _labelled(rows: list) -> list:
-    """Give each row of a list its link, location name and assigned person: two small
-    lookups for the page, rather than three tables joined into every row."""
+def list_lines(rows: list, *, ceiling) -> list[dict]:
+    """What each row of the list shows, read inside the opening: contact data where the
+    user's ceiling reaches it, the link, the location and the assigned person (two small
+    lookups for the page rather than three tables joined into every row)."""
     locations = dict(Location.objects.filter(pk__in={row.location_id for row in rows})
                      .values_list("pk", "name"))
     people = {pk: display or username for pk, username, display in get_user_model().objects
               .filter(pk__in={row.assigned_staff_id for row in rows} - {None})
               .values_list("pk", "username", "staff__display_name")}
     link = reverse("records:client_detail", args=[_ANY_ID])
+    lines = []
     for row in rows:
-        row.link = link.replace(str(_ANY_ID), str(row.pk))
-        row.location_name = locations.get(row.location_id, "")
-        row.assigned_name = people.get(row.assigned_staff_id, "")
-        row.last_visit_shown = row.last_visit.isoformat() if row.last_visit else ""
-    return rows
+        contact = ceiling(row) >= DataClass.L2
+        lines.append({
+            "code": row.code,
+            "link": link.replace(str(_ANY_ID), str(row.pk)),
+            "name": _shown(row.full_name) if contact else "—",
+            "phone": _shown(row.phone) if contact else "—",
+            "location": locations.get(row.location_id, ""),
+            "assigned": people.get(row.assigned_staff_id) or "—",
+            "last_visit": row.last_visit.isoformat() if row.last_visit else "—",
+        })
+    return lines
+
+
+def _shown(value):
+    return "—" if value is None else value  # a damaged value stays itself: it shows a mark
 
 
 _ANY_ID = uuid.UUID(int=0)  # reversed once per page; each row's id replaces it
