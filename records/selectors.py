@@ -25,10 +25,13 @@ def clients_visible_to(user, *, decider: policy.Decider | None = None) -> QueryS
     return Client.objects.filter(allowed)
 
 
-def client_for(user, pk: uuid.UUID | str, *, decider: policy.Decider | None = None) -> Client:
-    """The client, or the same 404 whether it is missing or not the user's to see."""
+def client_for(user, pk: uuid.UUID | str, *, decider: policy.Decider | None = None,
+               related: tuple[str, ...] = ()) -> Client:
+    """The client, or the same 404 whether it is missing or not the user's to see.
+    `related`: one-to-one parts the page shows, read in the same query (ciphertext)."""
     try:
-        client = Client.objects.select_related("location", "assigned_staff__staff").get(pk=pk)
+        client = (Client.objects.select_related("location", "assigned_staff__staff", *related)
+                  .get(pk=pk))
     except (Client.DoesNotExist, ValueError, ValidationError):
         client = None
     # The same rule as clients_visible_to, decided on the one row.

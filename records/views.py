@@ -87,12 +87,15 @@ def client_list(request):
     if q:
         kind, condition = selectors.classify_query(q)
         action, detail = actions.CLIENT_SEARCH, {"query_kind": kind, "term_hmac": blind.digest("audit", q)}
-        # A search's matches are counted; the whole list is not.
-        found = selectors.visible_count(request.user, condition=condition, decider=decider)
     else:
-        condition, action, detail, found = Q(), actions.CLIENT_LIST, {}, None
+        condition, action, detail = Q(), actions.CLIENT_LIST, {}
     page = selectors.visible_code_page(request.user, condition=condition, fields=LIST_FIELDS,
                                        size=PAGE_SIZE, decider=decider, **cursor)
+    found = None  # a search's matches are counted; the whole list is not
+    if q:
+        whole = not any(cursor.values()) and not page.next_after  # one page holds them all
+        found = len(page.rows) if whole else selectors.visible_count(
+            request.user, condition=condition, decider=decider)
     rows = page.rows
     with _damage_reported(request.user, rows), door.open_clients(
             user=request.user, clients=rows, purpose=actions.BROWSE_CLIENTS, action=action,
@@ -139,7 +142,8 @@ _ANY_ID = uuid.UUID(int=0)  # reversed once per page; each row's id replaces it
 @login_required
 def client_detail(request, pk):
     decider = policy.Decider(request.user)  # every decision of this page, taken once
-    client = selectors.client_for(request.user, pk, decider=decider)
+    client = selectors.client_for(request.user, pk, decider=decider,
+                                  related=("profile", "health"))
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.VIEW_CLIENT,
             decider=decider) as opening:

@@ -116,4 +116,5 @@ def test_search_results_page_forwards_without_the_term_in_any_url(login, owner, 
     second = http.post(reverse("records:client_list"), following).content.decode()
     assert _codes(first) + _codes(second) == wangs
     assert _next_page(second) is None
+    assert "7 clients found" in second  # the count is of every match, not of the page
     assert "赵敏" not in first + second
