@@ -78,6 +78,9 @@ class Grant(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                              related_name="grants")
     client_id = models.UUIDField()
+    # The client's location (clients do not move): the few grants a person holds outside
+    # their own location are found without reading the many inside it.
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     source = models.CharField(max_length=16, choices=Source.choices)
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -92,6 +95,7 @@ class Grant(models.Model):
             models.Index(fields=["user", "revoked_at"]),
             # "Does this user hold a grant on this client?", asked row by row by list filters.
             models.Index(fields=["client_id", "user"], name="access_grant_client_user"),
+            models.Index(fields=["user", "location"], name="access_grant_user_location"),
         ]
         verbose_name = _("grant")
 

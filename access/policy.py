@@ -110,6 +110,9 @@ def gates_of(user) -> Gates:
     return Gates(agreement_ok=bool(agreement_ok), training_ok=bool(training_ok))
 
 
+FEW_GRANTS_ELSEWHERE = 500  # beyond this, the page's query reads them itself
+
+
 class VisiblePart(NamedTuple):
     """One part of the clients a user may see: those that match `filter` and, when
     `location_id` is set, are at that one location."""
@@ -283,11 +286,25 @@ class Decider:
             return None
         if profile.role in ALL_LOCATIONS:
             return [VisiblePart(Q())]
-        granted = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
-                   .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
-                   .values("client_id"))
-        here = Q(location_id=profile.location_id)
-        return [VisiblePart(Q(), profile.location_id), VisiblePart(~here & Q(pk__in=granted))]
+        here = profile.location_id
+        # Grants elsewhere, found on the (user, location) index as the two ranges either
+        # side of the user's own location: a stylist holds thousands of grants on her own
+        # clients (her assignments), and reading them all to find none elsewhere would
+        # cost every page. Usually there are none or a handful: read now, they spare the
+        # page a second query, and the planner, which cannot know how few they are,
+        # the choice of scanning other locations' clients in code order for them.
+        # (No LIMIT: under one, PostgreSQL expects many and reads the whole table.)
+        elsewhere = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
+                     .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
+                     .filter(Q(location_id__lt=here) | Q(location_id__gt=here))
+                     .values_list("client_id", flat=True))
+        ids = list(elsewhere)
+        parts = [VisiblePart(Q(), here)]
+        if ids:
+            many = len(ids) > FEW_GRANTS_ELSEWHERE
+            parts.append(VisiblePart(~Q(location_id=here)
+                                     & Q(pk__in=elsewhere if many else ids)))
+        return parts
 
     def visible_filter(self) -> Q | None:
         """A filter for the clients the user may see at all; None means none."""

@@ -149,8 +149,8 @@ def grant_give(*, actor, user, client, source: str = Grant.Source.MANUAL,
         require_owner(actor)
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationError(_("An expiry must be in the future."))
-    grant = Grant.objects.create(user=user, client_id=client.pk, source=source,
-                                 granted_by=actor, expires_at=expires_at)
+    grant = Grant.objects.create(user=user, client_id=client.pk, location_id=client.location_id,
+                                 source=source, granted_by=actor, expires_at=expires_at)
     permissions.give(user, client)
     _record(actor, actions.GRANT_GIVE, client=client, detail={
         "user": user.get_username(), "source": source,
@@ -227,7 +227,8 @@ def grants_for_assignments(*, pairs: list[tuple[object, object]]) -> int:
         return 0
     client_type = ContentType.objects.get_for_model(type(pairs[0][1]))
     perm = client_type.permission_set.get(codename="view_client")
-    Grant.objects.bulk_create([Grant(user=u, client_id=c.pk, source=Grant.Source.ASSIGNMENT)
+    Grant.objects.bulk_create([Grant(user=u, client_id=c.pk, location_id=c.location_id,
+                                     source=Grant.Source.ASSIGNMENT)
                                for u, c in pairs], batch_size=2000)
     UserObjectPermission.objects.bulk_create(
         [UserObjectPermission(user=u, permission=perm, content_type=client_type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -149,7 +150,8 @@ def test_expiring_grants_revokes_them_and_their_guardian_permission(owner, styli
 def test_a_grant_already_past_its_expiry_opens_nothing(login, stylist, unassigned_client):
     from access import permissions
 
-    Grant.objects.create(user=stylist, client_id=unassigned_client.pk, source="manual",
+    Grant.objects.create(user=stylist, client_id=unassigned_client.pk,
+                         location_id=unassigned_client.location_id, source="manual",
                          expires_at=timezone.now() - dt.timedelta(minutes=1))
     permissions.give(stylist, unassigned_client)
     assert HEALTH not in detail_page(login(stylist), unassigned_client)
@@ -182,6 +184,23 @@ def test_owner_grants_an_outsider_a_client_of_another_location(login, owner, out
     assert client_record.code in found
     assert "1 client found" in found
     assert HEALTH in detail_page(http, client_record)
+
+
+def test_a_granted_client_elsewhere_is_listed_among_the_persons_own(login, owner, outsider,
+                                                                   client_record, make_client,
+                                                                   other_location):
+    """The list reads the person's location and their few grants elsewhere as two parts and
+    merges them in code order; a revoked grant takes the client off the list."""
+    own = [make_client(full_name=f"孙{i}", phone=f"1370000{i:04d}", location=other_location)
+           for i in range(3)]
+    grant = services.grant_give(actor=owner, user=outsider, client=client_record)
+    assert grant.location_id == client_record.location_id  # kept with the grant
+    page = login(outsider).get(reverse("records:client_list")).content.decode()
+    codes = re.findall(r'<tr><td><a href="/clients/[^"]+/">([^<]+)</a></td>', page)
+    assert codes == sorted([client_record.code, *(c.code for c in own)])
+    services.grant_revoke(actor=owner, grant=grant)
+    page = login(outsider).get(reverse("records:client_list")).content.decode()
+    assert client_record.code not in page and all(c.code in page for c in own)
 
 
 def test_an_owner_grant_with_an_expiry_is_recorded_with_it(login, owner, outsider,

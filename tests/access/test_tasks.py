@@ -18,7 +18,8 @@ def _snapshot(model):
 
 
 def test_expire_grants_revokes_what_is_due_once(stylist, unassigned_client, client_record):
-    due = Grant.objects.create(user=stylist, client_id=unassigned_client.pk, source="manual",
+    due = Grant.objects.create(user=stylist, client_id=unassigned_client.pk,
+                               location_id=unassigned_client.location_id, source="manual",
                                expires_at=timezone.now() - dt.timedelta(minutes=5))
     permissions.give(stylist, unassigned_client)
     assert tasks.expire_grants() == 1
@@ -32,7 +33,8 @@ def test_expire_grants_revokes_what_is_due_once(stylist, unassigned_client, clie
 
 
 def test_expire_grants_runs_through_celery_with_plain_values(stylist, unassigned_client):
-    Grant.objects.create(user=stylist, client_id=unassigned_client.pk, source="manual",
+    Grant.objects.create(user=stylist, client_id=unassigned_client.pk,
+                         location_id=unassigned_client.location_id, source="manual",
                          expires_at=timezone.now() - dt.timedelta(minutes=5))
     assert tasks.expire_grants.apply().get() == 1
     assert tasks.expire_grants.apply().get() == 0
