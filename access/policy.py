@@ -141,6 +141,7 @@ class Decider:
         self._held: set[uuid.UUID] = set()  # guardian object permissions
         self._glass_ids: set[uuid.UUID] = set()
         self._glass: dict[uuid.UUID, BreakGlass] = {}
+        self._parts: list[VisiblePart] | None | bool = False  # False: not read yet
 
     @property
     def role(self) -> str:
@@ -277,6 +278,12 @@ class Decider:
         return client.pk in self._ledger
 
     def visible_parts(self) -> list[VisiblePart] | None:
+        """visible_filter as parts (see _visible_parts), read once per decider."""
+        if self._parts is False:
+            self._parts = self._visible_parts()
+        return self._parts
+
+    def _visible_parts(self) -> list[VisiblePart] | None:
         """visible_filter as disjoint parts that an index can each serve in code order:
         the user's own location (the (location, code) index), and granted clients of other
         locations (the user's grants). An OR of the two reads a whole location to fill a

@@ -192,7 +192,8 @@ def client_create(request):
 @require_http_methods(["GET", "POST"])
 def client_edit(request, pk):
     decider = policy.Decider(request.user)
-    client = selectors.client_for(request.user, pk, decider=decider)
+    client = selectors.client_for(request.user, pk, decider=decider,
+                                  related=("profile", "health"))
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.EDIT_CLIENT,
             action=actions.CLIENT_OPEN_FOR_EDIT, decider=decider) as opening:
