@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from django.db import connections, router
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -92,8 +93,6 @@ def gates_of(user) -> Gates:
     Plain SQL, as permissions.grant_facts: every page a member of staff opens asks it
     (the banner shows the gates), and composing the Exists through the ORM cost more
     than running it."""
-    from django.db import connections, router
-
     connection = connections[router.db_for_read(Agreement)]
     agreements, accepted, trained = (Agreement._meta.db_table,
                                      AgreementAcceptance._meta.db_table,
@@ -301,17 +300,29 @@ class Decider:
         # page a second query, and the planner, which cannot know how few they are,
         # the choice of scanning other locations' clients in code order for them.
         # (No LIMIT: under one, PostgreSQL expects many and reads the whole table.)
-        elsewhere = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
-                     .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
-                     .filter(Q(location_id__lt=here) | Q(location_id__gt=here))
-                     .values_list("client_id", flat=True))
-        ids = list(elsewhere)
+        ids = self._grants_elsewhere(here)
         parts = [VisiblePart(Q(), here)]
-        if ids:
-            many = len(ids) > FEW_GRANTS_ELSEWHERE
-            parts.append(VisiblePart(~Q(location_id=here)
-                                     & Q(pk__in=elsewhere if many else ids)))
+        if len(ids) > FEW_GRANTS_ELSEWHERE:
+            parts.append(VisiblePart(~Q(location_id=here) & Q(pk__in=Grant.objects.filter(
+                user=self.user, revoked_at__isnull=True, client_id__in=ids).values("client_id"))))
+        elif ids:
+            parts.append(VisiblePart(~Q(location_id=here) & Q(pk__in=ids)))
         return parts
+
+    def _grants_elsewhere(self, here) -> list[uuid.UUID]:
+        """Clients the user holds a live grant on outside location `here`. Plain SQL, as
+        grant_facts: it runs for every list and search."""
+        connection = connections[router.db_for_read(Grant)]
+        location = Grant._meta.get_field("location").get_db_prep_value(here, connection)
+        sql = (f"SELECT client_id FROM {Grant._meta.db_table} "  # noqa: S608
+               "WHERE user_id = %s AND revoked_at IS NULL "
+               "AND (expires_at IS NULL OR expires_at > %s) "
+               "AND (location_id < %s OR location_id > %s)")
+        to_python = Grant._meta.get_field("client_id").to_python
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [self.user.pk, connection.ops.adapt_datetimefield_value(self.now),
+                                 location, location])
+            return [to_python(row[0]) for row in cursor.fetchall()]
 
     def visible_filter(self) -> Q | None:
         """A filter for the clients the user may see at all; None means none."""

@@ -186,11 +186,15 @@ def test_owner_grants_an_outsider_a_client_of_another_location(login, owner, out
     assert HEALTH in detail_page(http, client_record)
 
 
+@pytest.mark.parametrize("few", [500, 0], ids=["few grants elsewhere", "many"])
 def test_a_granted_client_elsewhere_is_listed_among_the_persons_own(login, owner, outsider,
                                                                    client_record, make_client,
-                                                                   other_location):
-    """The list reads the person's location and their few grants elsewhere as two parts and
-    merges them in code order; a revoked grant takes the client off the list."""
+                                                                   other_location, few,
+                                                                   monkeypatch):
+    """The list reads the person's location and their grants elsewhere as two parts and
+    merges them in code order; a revoked grant takes the client off the list. Past a few
+    grants elsewhere the page's query reads them itself."""
+    monkeypatch.setattr("access.policy.FEW_GRANTS_ELSEWHERE", few)
     own = [make_client(full_name=f"孙{i}", phone=f"1370000{i:04d}", location=other_location)
            for i in range(3)]
     grant = services.grant_give(actor=owner, user=outsider, client=client_record)
