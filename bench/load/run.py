@@ -58,6 +58,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _no_think_time(think: str) -> bool:
+    return all(float(part) == 0 for part in think.split(","))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     os.environ.pop("REDIS_URL", None)
@@ -72,7 +76,9 @@ def main(argv: list[str] | None = None) -> None:
         prefix = place.var_dir / "locust"
         with server(place.var_dir) as url:
             swarm(args, url, accounts, prefix)
-        results = stats.rows(stats.read_stats(prefix), stats.work_times(prefix), args.users)
+        results = stats.rows(stats.read_stats(prefix), stats.work_times(prefix), args.users,
+                             steady=stats.steady_rate(prefix, args.users),
+                             saturating=_no_think_time(args.think))
         failed = stats.failures(prefix)
         if failed:  # the server's account of them, before its directory is removed
             print(server_errors(place.var_dir / "gunicorn.log"))
