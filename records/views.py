@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -18,7 +17,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from access import door, integrity, policy
+from access import door, integrity, labels, policy
 from access import services as access_services
 from access.auth_views import reauth_required
 from access.forms import BreakGlassForm
@@ -111,11 +110,8 @@ def list_lines(rows: list, *, ceiling) -> list[dict]:
     """What each row of the list shows, read inside the opening: contact data where the
     user's ceiling reaches it, the link, the location and the assigned person (two small
     lookups for the page rather than three tables joined into every row)."""
-    locations = dict(Location.objects.filter(pk__in={row.location_id for row in rows})
-                     .values_list("pk", "name"))
-    people = {pk: display or username for pk, username, display in get_user_model().objects
-              .filter(pk__in={row.assigned_staff_id for row in rows} - {None})
-              .values_list("pk", "username", "staff__display_name")}
+    locations, people = labels.page_labels((row.location_id for row in rows),
+                                           (row.assigned_staff_id for row in rows))
     link = reverse("records:client_detail", args=[_ANY_ID])
     lines = []
     for row in rows:

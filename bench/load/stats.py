@@ -70,9 +70,12 @@ def rows(stats: list[dict], work: list[float], sessions: int, *, steady: float |
     errors = int(total["Failure Count"])
     worst = p95(work) if work else float("inf")
     results += [
+        # With no think time every request queues behind the others: the latency goal is
+        # for staff at work, and a saturation run reports it for information.
         Result(f"work after sign-in, {sessions} sessions: p50 / p95 of {len(work):,}",
                f"{median(work) if work else 0:.0f} ms / {worst:.0f} ms", "—", "—",
-               f"p95 < {TARGET_P95_MS} ms", worst < TARGET_P95_MS),
+               "(information)" if saturating else f"p95 < {TARGET_P95_MS} ms",
+               None if saturating else worst < TARGET_P95_MS),
         Result(f"all requests, sign-in included: p50 / p95 of {int(total['Request Count']):,}",
                f"{_ms(total, '50%')} / {_ms(total, '95%')}", "—", "—", "(information)", None),
         Result("errors (failed requests, connection resets included)", str(errors), "—", "—",
