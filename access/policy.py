@@ -301,13 +301,13 @@ class Decider:
         # the choice of scanning other locations' clients in code order for them.
         # (No LIMIT: under one, PostgreSQL expects many and reads the whole table.)
         ids = self._grants_elsewhere(here)
-        parts = [VisiblePart(Q(), here)]
-        if len(ids) > FEW_GRANTS_ELSEWHERE:
-            parts.append(VisiblePart(~Q(location_id=here) & Q(pk__in=Grant.objects.filter(
-                user=self.user, revoked_at__isnull=True, client_id__in=ids).values("client_id"))))
-        elif ids:
-            parts.append(VisiblePart(~Q(location_id=here) & Q(pk__in=ids)))
-        return parts
+        if not ids:
+            return [VisiblePart(Q(), here)]
+        if len(ids) > FEW_GRANTS_ELSEWHERE:  # the page's query reads them itself
+            ids = (Grant.objects.filter(user=self.user, revoked_at__isnull=True)
+                   .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=self.now))
+                   .exclude(location_id=here).values("client_id"))
+        return [VisiblePart(Q(), here), VisiblePart(~Q(location_id=here) & Q(pk__in=ids))]
 
     def _grants_elsewhere(self, here) -> list[uuid.UUID]:
         """Clients the user holds a live grant on outside location `here`. Plain SQL, as

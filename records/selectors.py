@@ -102,16 +102,14 @@ def code_page(qs: QuerySet, *, after: str = "", before: str = "", size: int = 50
     return merged_code_page([qs], after=after, before=before, size=size)
 
 
-def visible_code_page(user, *, condition: Q | None = None, related: tuple[str, ...] = (),
-                      fields: tuple[str, ...] = (), after: str = "", before: str = "",
-                      size: int = 50, decider: policy.Decider | None = None) -> CodePage:
+def visible_code_page(user, *, condition: Q | None = None, fields: tuple[str, ...] = (),
+                      after: str = "", before: str = "", size: int = 50,
+                      decider: policy.Decider | None = None) -> CodePage:
     """A page of the clients the user may see (that match `condition`: a search), each
     part of the rule read on its own index (policy.visible_parts), so that a page costs
     the same for every location. `fields`: only these columns (a list shows a few)."""
     parts = _visible_parts(user, condition or Q(), decider)
-    if fields:
-        parts = [part.only(*fields) for part in parts]
-    return merged_code_page([part.select_related(*related) for part in parts],
+    return merged_code_page([part.only(*fields) if fields else part for part in parts],
                             after=after, before=before, size=size)
 
 

@@ -3,6 +3,7 @@ client cannot choose what it says by sending its own X-Forwarded-For."""
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
 from audit.models import AccessEvent
@@ -16,30 +17,13 @@ def _opened_from(http, client_record, **headers) -> str:
     return AccessEvent.objects.filter(action="client.open").latest("seq").ip
 
 
-def test_without_a_proxy_the_connection_address_is_recorded(login, owner, client_record,
-                                                            settings):
-    settings.TRUSTED_PROXY_COUNT = 0
-    ip = _opened_from(login(owner), client_record, HTTP_X_FORWARDED_FOR="6.6.6.6")
-    assert ip == PROXY
-
-
-def test_behind_one_proxy_the_address_it_appended_is_recorded(login, owner, client_record,
-                                                              settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    ip = _opened_from(login(owner), client_record,
-                      HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.5")  # a claim, then the proxy
-    assert ip == "203.0.113.5"
-
-
-def test_a_request_that_skipped_the_proxy_falls_back_to_its_own_address(
-        login, owner, client_record, settings):
-    settings.TRUSTED_PROXY_COUNT = 2
-    ip = _opened_from(login(owner), client_record, HTTP_X_FORWARDED_FOR="203.0.113.5")
-    assert ip == PROXY
-
-
-def test_a_forwarded_entry_that_is_no_address_is_not_recorded(login, owner, client_record,
-                                                              settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    ip = _opened_from(login(owner), client_record, HTTP_X_FORWARDED_FOR="<script>, unknown")
-    assert ip == PROXY
+@pytest.mark.parametrize(("proxies", "forwarded", "recorded"), [
+    (0, "6.6.6.6", PROXY),  # no proxy: the connection's address, not the claim
+    (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),  # a claim, then what the proxy appended
+    (2, "203.0.113.5", PROXY),  # the request skipped a proxy: its own address
+    (1, "<script>, unknown", PROXY),  # an entry that is no address is never recorded
+], ids=["no proxy", "behind one proxy", "skipped the proxy", "not an address"])
+def test_the_address_recorded_is_the_one_the_nearest_trusted_proxy_saw(
+        login, owner, client_record, settings, proxies, forwarded, recorded):
+    settings.TRUSTED_PROXY_COUNT = proxies
+    assert _opened_from(login(owner), client_record, HTTP_X_FORWARDED_FOR=forwarded) == recorded
