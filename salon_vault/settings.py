@@ -380,6 +380,10 @@ LOGGING = {
 
 DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""
 
+# KEK rotation: a retired key-encryption key is destroyed only when no data key uses it and
+# it was retired longer ago than this (the oldest key-store backup a restore may need).
+VAULT_BACKUP_HORIZON_DAYS = envint("VAULT_BACKUP_HORIZON_DAYS", 400)
+
 # Audit: how long events are kept (pruning leaves a signed checkpoint), and auditlog.
 AUDIT_RETENTION_DAYS = envint("AUDIT_RETENTION_DAYS", 3 * 365)
 if AUDIT_RETENTION_DAYS < 183:  # audit.triggers.RETENTION_FLOOR_DAYS, enforced there too

@@ -10,11 +10,13 @@ HashiCorp Vault transit provider can be added by implementing ``KeyProvider``.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +49,9 @@ class Keyring:
     index: bytes
     signing: bytes | None = field(default=None, repr=False)
     source: str = field(default="", repr=False)
+    # KEK versions that no longer wrap new data keys, with when they stopped (ISO 8601, UTC):
+    # kept until no data key and no backup inside the backup horizon needs them.
+    retired: dict[int, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print key material
         return f"Keyring(primary={self.primary}, versions={sorted(self.keks)}, source={self.source!r})"
@@ -73,6 +78,28 @@ class Keyring:
                                "add one with `manage.py vault_init --add-signing-key`")
         return self.signing
 
+    def with_new_primary(self) -> Keyring:
+        """A copy with a fresh KEK version made primary; the old primary is marked retired
+        now, and every version is kept (data keys are rewrapped after this is written)."""
+        version = max(self.keks) + 1
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        return Keyring(primary=version, keks={**self.keks, version: secrets.token_bytes(KEY_BYTES)},
+                       index=self.index, signing=self.signing, source=self.source,
+                       retired={**self.retired, self.primary: now})
+
+    def without(self, versions: list[int]) -> Keyring:
+        """A copy with the given retired versions destroyed (never the primary)."""
+        if self.primary in versions:
+            raise KeyringError(f"KEK version {self.primary} is primary and cannot be destroyed")
+        return Keyring(primary=self.primary,
+                       keks={v: k for v, k in self.keks.items() if v not in versions},
+                       index=self.index, signing=self.signing, source=self.source,
+                       retired={v: at for v, at in self.retired.items() if v not in versions})
+
+    def retired_at(self, version: int) -> dt.datetime | None:
+        at = self.retired.get(version)
+        return dt.datetime.fromisoformat(at) if at else None
+
     @classmethod
     def generate(cls) -> Keyring:
         return cls(primary=1, keks={1: secrets.token_bytes(KEY_BYTES)},
@@ -86,10 +113,13 @@ class Keyring:
                 raise KeyringError(f"keyring at {source} has unknown format {data.get('format')!r}")
             keks = {int(v): base64.b64decode(k, validate=True) for v, k in data["keks"].items()}
             signing = data.get("audit_signing_key")
+            retired = {int(v): str(at) for v, at in data.get("retired", {}).items()}
+            for at in retired.values():
+                dt.datetime.fromisoformat(at)
             ring = cls(primary=int(data["primary"]), keks=keks,
                        index=base64.b64decode(data["index_key"], validate=True),
                        signing=base64.b64decode(signing, validate=True) if signing else None,
-                       source=source)
+                       source=source, retired=retired)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(f"keyring at {source} is malformed ({type(exc).__name__})") from None
         if ring.primary not in ring.keks:
@@ -107,6 +137,8 @@ class Keyring:
             "index_key": base64.b64encode(self.index).decode(),
             **({"audit_signing_key": base64.b64encode(self.signing).decode()}
                if self.signing else {}),
+            **({"retired": {str(v): at for v, at in sorted(self.retired.items())}}
+               if self.retired else {}),
         }, indent=2)
 
 
@@ -141,11 +173,56 @@ def write_file(ring: Keyring, path: Path) -> None:
     os.replace(tmp, path)
 
 
-@lru_cache(maxsize=1)
+def file_path(source: str | None = None) -> Path | None:
+    """The keyring file, or None when the keyring comes from the environment."""
+    source = source or _source()
+    return None if source.startswith("env:") else Path(source.removeprefix("file:"))
+
+
+# The process-wide keyring. A file is looked at again (one stat) at most once a second, so
+# that every process takes up a rotation's new primary version within a second of it being
+# written; `holding()` reloads at once when a data key names a version not yet seen.
+FRESHNESS_SECONDS = 1.0
+_cache: dict[str, object] = {}
+_lock = threading.Lock()
+
+
+def _stamp(path: Path | None) -> tuple | None:
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
 def provider() -> KeyProvider:
     """The process-wide key provider. ``reset()`` after the keyring changes."""
-    return load()
+    ring = _cache.get("ring")
+    now = time.monotonic()
+    if ring is not None and now < _cache["checked"] + FRESHNESS_SECONDS:
+        return ring
+    with _lock:
+        path = file_path()
+        stamp = _stamp(path)
+        if ring is None or stamp != _cache.get("stamp"):
+            ring = load()
+            _cache["ring"], _cache["stamp"] = ring, stamp
+        _cache["checked"] = now
+        return ring
+
+
+def holding(version: int) -> KeyProvider:
+    """The provider, read again from its source if it does not hold `version` (a rotation
+    in another process has just made it); the caller's KeyringError stands if it still
+    does not."""
+    ring = provider()
+    if version not in ring.versions():
+        reset()
+        ring = provider()
+    return ring
 
 
 def reset() -> None:
-    provider.cache_clear()
+    _cache.clear()

@@ -17,7 +17,7 @@ from .models import DataKey, ShredRecord
 DEK_BYTES = 32
 
 
-def _wrap_ad(subject: uuid.UUID, generation: int, kek_version: int) -> bytes:
+def wrap_ad(subject: uuid.UUID, generation: int, kek_version: int) -> bytes:
     return b"dek|" + subject.bytes + generation.to_bytes(4, "big") + kek_version.to_bytes(4, "big")
 
 
@@ -25,20 +25,20 @@ def wrap(subject: uuid.UUID, generation: int, dek: bytes, kek_version: int | Non
     ring = keyring.provider()
     version = kek_version or ring.primary_version()
     nonce = os.urandom(12)
-    ct = AESGCM(ring.kek(version)).encrypt(nonce, dek, _wrap_ad(subject, generation, version))
+    ct = AESGCM(ring.kek(version)).encrypt(nonce, dek, wrap_ad(subject, generation, version))
     return DataKey(subject_id=subject, generation=generation, kek_version=version,
                    wrapped=nonce + ct)
 
 
 def unwrap(key: DataKey) -> bytes:
-    return unwrap_with(keyring.provider(), key)
+    return unwrap_with(keyring.holding(key.kek_version), key)
 
 
 def unwrap_with(ring: keyring.KeyProvider, key: DataKey) -> bytes:
     wrapped = bytes(key.wrapped)
     try:
         return AESGCM(ring.kek(key.kek_version)).decrypt(
-            wrapped[:12], wrapped[12:], _wrap_ad(key.subject_id, key.generation, key.kek_version))
+            wrapped[:12], wrapped[12:], wrap_ad(key.subject_id, key.generation, key.kek_version))
     except InvalidTag:
         raise IntegrityError(f"data key of {key.subject_id} failed to unwrap") from None
 
@@ -82,10 +82,14 @@ def load(subjects: Iterable[uuid.UUID]) -> dict[tuple[uuid.UUID, int], AESGCM]:
     ring = keyring.provider()
     for i in range(0, len(subjects), 2000):
         for subject, generation, version, wrapped in _wrapped_keys(subjects[i:i + 2000]):
-            kek = keks.get(version) or keks.setdefault(version, AESGCM(ring.kek(version)))
+            kek = keks.get(version)
+            if kek is None:
+                if version not in ring.versions():  # rewrapped just now under a newer version
+                    ring = keyring.holding(version)
+                kek = keks[version] = AESGCM(ring.kek(version))
             wrapped = bytes(wrapped)
             try:
-                dek = kek.decrypt(wrapped[:12], wrapped[12:], _wrap_ad(subject, generation, version))
+                dek = kek.decrypt(wrapped[:12], wrapped[12:], wrap_ad(subject, generation, version))
             except InvalidTag:
                 raise IntegrityError(f"data key of {subject} failed to unwrap") from None
             found[(subject, generation)] = AESGCM(dek)
