@@ -89,6 +89,12 @@ ACCESS_REVIEW_OPEN = _action("access_review.open", _("An access review opened"))
 ACCESS_REVIEW_DECIDE = _action("access_review.decide", _("Decided on a grant in a review"))
 ACCESS_REVIEW_CLOSE = _action("access_review.close", _("An access review closed"))
 
+# -- lifecycle jobs ------------------------------------------------------------------------
+JOB_START = _action("job.start", _("Started a job"))
+JOB_SCHEDULE_CHANGE = _action("job.schedule_change", _("Changed a job's schedule"))
+JOB_FINISH = _action("job.finish", _("A job finished"))
+JOB_FAIL = _action("job.fail", _("A job failed"))
+
 # -- the audit log itself ------------------------------------------------------------------
 AUDIT_VIEW = _action("audit.view", _("Opened the audit log"))
 AUDIT_EXPORT_CSV = _action("audit.export.csv", _("Exported the audit log (CSV)"))
@@ -114,3 +120,5 @@ PREVIEW_IMPORT = _purpose("preview a spreadsheet import", _("preview a spreadshe
 IMPORT_CLIENTS = _purpose("import clients from spreadsheet", _("import clients from spreadsheet"))
 INTEGRITY_CHECK = _purpose("integrity check", _("integrity check"))
 LOAD_DEMO = _purpose("load demo salon", _("load demo salon"))
+MANAGE_JOBS = _purpose("manage lifecycle jobs", _("manage lifecycle jobs"))
+ROTATE_KEYS = _purpose("rotate key-encryption keys", _("rotate key-encryption keys"))

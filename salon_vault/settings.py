@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "access",
     "records",
     "transfer",
+    "lifecycle",
 ]
 
 MIDDLEWARE = [
@@ -300,7 +301,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's tables hold the schedule; owners edit it on the jobs page, and the
+# entries below are only defaults for the ones missing there (lifecycle/schedule.py).
+CELERY_BEAT_SCHEDULER = "lifecycle.schedule:Scheduler"
+# Lifecycle jobs (rotation, backups, restore drills, destruction) may run for a long time.
+LIFECYCLE_SOFT_TIME_LIMIT = envint("LIFECYCLE_SOFT_TIME_LIMIT", 6 * 3600)
 CELERY_TIMEZONE = TIME_ZONE
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
@@ -360,6 +365,9 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": _crontab(os.environ.get("AUDIT_PRUNE_CRON", "45 3 * * *"))},
     "audit-detect-anomalies": {"task": "audit.tasks.detect_anomalies",
                                "schedule": envint("ANOMALY_DETECT_SECONDS", 300)},
+    # Lifecycle jobs: beat queues a run; the jobs page shows its progress.
+    "kek-rotation": {"task": "lifecycle.tasks.scheduled_job", "args": ["kek-rotation"],
+                     "schedule": _crontab(os.environ.get("KEK_ROTATION_CRON", "30 4 2 1 *"))},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

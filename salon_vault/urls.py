@@ -23,6 +23,7 @@ urlpatterns = [
     path("staff/", include("access.urls")),
     path("audit/", include("audit.urls")),
     path("clients/", include("records.urls")),
+    path("jobs/", include("lifecycle.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

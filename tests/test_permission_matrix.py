@@ -164,6 +164,13 @@ TABLE: dict[str, Rule] = {
     "records:photo_view": Rule("L4", "photo"),
     "records:form_add": Rule("L4", "client", post=OK, payload=(("kind", "x"),)),
     "records:form_view": Rule("L4", "form"),
+    # -- the owners' jobs page
+    "lifecycle:jobs": Rule("owner"),
+    # The matrix's sessions are re-authenticated: an invalid schedule is refused as such.
+    "lifecycle:job_detail": Rule("owner", "job", post=(400, None), payload=(("kind", "x"),)),
+    "lifecycle:job_start": Rule("owner", "job", get=NOT_ALLOWED, post=to("/jobs/"),
+                                reauth=True),
+    "lifecycle:run_progress": Rule("owner", "run"),
 }
 
 CLIENT_ARGS = {"client", "photo", "form"}
@@ -180,6 +187,8 @@ KINDS = {
     "glass": ("missing", "existing"),
     "review": ("missing", "existing"),
     "invite": ("missing",),
+    "job": ("missing", "existing"),
+    "run": ("missing", "existing"),
 }
 
 # The four clients: A and B at the location "bj", C and D at "sh".
@@ -317,6 +326,7 @@ class World:
     glass: object
     review: object
     alert: object
+    run: object
     missing: uuid.UUID
     missing_staff: int
 
@@ -343,6 +353,10 @@ class World:
             return {"code": "ZZ-404404" if kind == "missing" else self.clients["A"].code}
         if args == "invite":
             return {"token": "no-such-invitation-token"}
+        if args == "job":
+            return {"name": "no-such-job" if kind == "missing" else "kek-rotation"}
+        if args == "run":
+            return {"run_id": self.missing if kind == "missing" else self.run.pk}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -356,6 +370,8 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     from access import services as access_services
     from audit import anomalies
     from audit.models import Alert
+    from lifecycle.models import JobRun
+    from lifecycle.schedule import install_defaults
     from records import services
     from records.models import ClientForm, Photo
 
@@ -398,8 +414,10 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     anomalies.detect()
     alert = Alert.objects.get(rule=Alert.Rule.BREAK_GLASS)
     last_user = get_user_model().objects.order_by("-pk").values_list("pk", flat=True).first()
+    install_defaults()
+    run = JobRun.objects.create(job="kek-rotation", trigger=JobRun.Trigger.SCHEDULE)
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass, review, alert,
-                 missing=uuid.uuid4(), missing_staff=last_user + 1000)
+                 run, missing=uuid.uuid4(), missing_staff=last_user + 1000)
 
 
 # -- what a request may change ---------------------------------------------------------

@@ -1,0 +1,36 @@
+"""Lifecycle tests: a keyring file of their own (rotation rewrites it), Celery run eagerly."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(autouse=True)
+def own_keyring(settings, tmp_path):
+    from vault import keyring
+
+    keyring.reset()
+    settings.SALON_VAULT_KEYRING = str(tmp_path / "keyring.json")
+    call_command("vault_init", stdout=None)
+    yield tmp_path / "keyring.json"
+    keyring.reset()
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in the test's process when sent, as a worker would run them."""
+    from celery import current_app
+
+    conf = current_app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+    conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+
+
+@pytest.fixture
+def schedules(db):
+    from lifecycle.schedule import install_defaults
+
+    install_defaults()
