@@ -11,6 +11,8 @@ django-celery-beat's tables (schedule.py), with defaults from settings.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,13 +39,13 @@ class Job:
     name: str  # the beat entry's name, and JobRun.job
     label: Promise
     purpose: str
-    service: Callable[[Progress], dict]  # returns counts and ids for the run's summary
+    service: Callable[..., dict]  # (progress, **options) -> counts and ids for the summary
 
 
-def _rotate_keys(progress: Progress) -> dict:
+def _rotate_keys(progress: Progress, *, batch: int | None = None) -> dict:
     from vault import rotation
 
-    result = rotation.run(progress=progress)
+    result = rotation.run(progress=progress, batch=batch or rotation.BATCH)
     return {"kek_version": result.target, "new_version": result.created,
             "rewrapped": result.rewrapped, "destroyed_versions": result.destroyed,
             "data_keys_by_version": {str(v): n for v, n in sorted(result.by_version.items())}}
@@ -100,13 +102,32 @@ def active_run(name: str) -> JobRun | None:
            .order_by("-created_at").first())
     if run is None:
         return None
-    seen = run.heartbeat_at or run.created_at
-    if timezone.now() - seen > STALE_AFTER:
+    if _dead(run):
         JobRun.objects.filter(pk=run.pk, status=run.status).update(
             status=JobRun.Status.INTERRUPTED, finished_at=timezone.now(),
             error="no progress reported; the worker was stopped")
         return None
     return run
+
+
+def _here() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead(run: JobRun) -> bool:
+    """Silent too long, or its process on this machine is gone (a killed command)."""
+    if timezone.now() - (run.heartbeat_at or run.created_at) > STALE_AFTER:
+        return True
+    host, _, pid = run.worker.rpartition(":")
+    if run.status != JobRun.Status.RUNNING or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
 
 
 def start(name: str, *, trigger: str, user=None) -> JobRun:
@@ -149,24 +170,24 @@ class Reporter:
         JobRun.objects.filter(pk=self.run.pk).update(**fields)
 
 
-def execute(run_id, *, echo: Progress | None = None) -> JobRun:
+def execute(run_id, *, echo: Progress | None = None, options: dict | None = None) -> JobRun:
     """Run a queued run to its end, or resume one whose worker died. A finished run, or one
     another worker is running (it reported lately), is left as it is: a redelivered task
     does nothing twice."""
     run = JobRun.objects.get(pk=run_id)
     if run.finished:
         return run
-    if run.status == JobRun.Status.RUNNING and run.heartbeat_at and \
-            timezone.now() - run.heartbeat_at < STALE_AFTER:
+    if run.status == JobRun.Status.RUNNING and not _dead(run):
         return run
     job = LIFECYCLE[run.job]
     now = timezone.now()
     JobRun.objects.filter(pk=run.pk).update(
         status=JobRun.Status.RUNNING, started_at=run.started_at or now, attempt_started_at=now,
-        heartbeat_at=now, finished_at=None, attempts=run.attempts + 1, total=None, error="")
+        heartbeat_at=now, finished_at=None, attempts=run.attempts + 1, total=None, error="",
+        worker=_here())
     run.refresh_from_db()
     try:
-        summary = job.service(Reporter(run, echo))
+        summary = job.service(Reporter(run, echo), **(options or {}))
     except Exception as exc:
         _finish(run, job, status=JobRun.Status.FAILED, summary={},
                 error=f"{type(exc).__name__}: {exc}"[:2000])

@@ -22,13 +22,17 @@ class Command(BaseCommand):
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--plan", action="store_true", help="say what a run would do")
         mode.add_argument("--run", action="store_true", help="rotate now")
+        parser.add_argument("--batch", type=int, default=rotation.BATCH,
+                            help=f"data keys rewrapped per transaction (default {rotation.BATCH})")
 
     def handle(self, *args, **options):
         try:
             if options["plan"]:
                 self._plan()
             else:
-                self._run()
+                if options["batch"] < 1:
+                    raise CommandError("--batch must be at least 1")
+                self._run(options["batch"])
         except KeyringError as exc:
             raise CommandError(str(exc)) from None
 
@@ -48,7 +52,7 @@ class Command(BaseCommand):
             self.stdout.write(f"retired version {version} is kept: {why}")
         self.stdout.write(f"versions a run destroys: {plan.destroy or 'none'}")
 
-    def _run(self) -> None:
+    def _run(self, batch: int) -> None:
         try:
             run = jobs.create_run(JOB, trigger=JobRun.Trigger.COMMAND)
         except jobs.JobBusy as busy:
@@ -63,7 +67,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"rewrapped {done} / {total} data keys")
 
         try:
-            run = jobs.execute(run.pk, echo=echo)
+            run = jobs.execute(run.pk, echo=echo, options={"batch": batch})
         except KeyringError:
             raise
         except Exception as exc:
