@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
 
@@ -47,12 +48,26 @@ def cron_text(schedule: CrontabSchedule) -> str:
                      schedule.month_of_year, schedule.day_of_week])
 
 
+def spec(task: PeriodicTask) -> str:
+    """The schedule in one language-neutral form: a cron expression, or seconds ("600s")."""
+    if task.crontab_id:
+        return cron_text(task.crontab)
+    if task.interval_id:
+        return f"{task.interval.every * PERIOD_SECONDS.get(task.interval.period, 1)}s"
+    return ""
+
+
 def describe(task: PeriodicTask) -> str:
     if task.crontab_id:
         return cron_text(task.crontab)
     if task.interval_id:
-        return f"{task.interval.every} {task.interval.period}"
+        seconds = task.interval.every * PERIOD_SECONDS.get(task.interval.period, 1)
+        return gettext("every %(n)s s") % {"n": seconds}
     return "—"
+
+
+PERIOD_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+                  "microseconds": 1}
 
 
 def next_run(task: PeriodicTask) -> dt.datetime | None:

@@ -107,8 +107,8 @@ def job_detail(request, name):
 def _initial(task: PeriodicTask) -> dict:
     if task.crontab_id:
         return {"kind": "cron", "cron": schedule.cron_text(task.crontab), "enabled": task.enabled}
-    seconds = task.interval.every * {"days": 86400, "hours": 3600, "minutes": 60}.get(
-        task.interval.period, 1) if task.interval_id else None
+    seconds = task.interval.every * schedule.PERIOD_SECONDS.get(task.interval.period, 1) \
+        if task.interval_id else None
     return {"kind": "interval", "seconds": seconds, "enabled": task.enabled}
 
 
@@ -128,7 +128,7 @@ def _change_schedule(request, task):
     form = ScheduleForm(request.POST)
     if not form.is_valid():
         return _detail(request, task, form, status=400)
-    before = {"schedule": schedule.describe(task), "enabled": task.enabled}
+    before = {"schedule": schedule.spec(task), "enabled": task.enabled}
     data = form.cleaned_data
     with transaction.atomic():
         if data["kind"] == "cron":
@@ -138,13 +138,13 @@ def _change_schedule(request, task):
         if jobs.may_disable(task.name):
             task.enabled = data["enabled"]
             task.save(update_fields=["enabled"])
-        after = {"schedule": schedule.describe(task), "enabled": task.enabled}
+        after = {"schedule": schedule.spec(task), "enabled": task.enabled}
         audit.record(actor=request.user, actor_label=request.user.get_username(),
                      role="owner", action=actions.JOB_SCHEDULE_CHANGE, outcome="allowed",
                      purpose=actions.MANAGE_JOBS,
                      detail={"job": task.name, "before": before, "after": after})
     messages.success(request, _("The schedule of “%(job)s” is now %(schedule)s.")
-                     % {"job": jobs.label_of(task.name), "schedule": after["schedule"]})
+                     % {"job": jobs.label_of(task.name), "schedule": schedule.describe(task)})
     return redirect("lifecycle:job_detail", name=task.name)
 
 

@@ -36,6 +36,10 @@ BENCHES = {
         "client list page (50 rows), median of 20",
         "client detail page (assigned client, L4), SQL queries per request",
         "SQL: the Grant ledger lookup of one client")),
+    "rotation": ("bench/rotation.py", (
+        "rotation of 1,000 data keys, vault.rotation.run(), wall time, median of 3",
+        "rotation against re-encrypting every field (naive), wall time",
+        "data keys rewrapped per rotation (one per client)", "where the time goes")),
     "load": ("bench/load/run.py", (
         "list, page 1 (bj): p50 / p95", "list, page 1 (sh): p50 / p95", "search: p50 / p95",
         "detail: p50 / p95", "photo: p50 / p95", "edit: save: p50 / p95",

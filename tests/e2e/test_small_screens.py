@@ -271,6 +271,11 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     check(screen, "dashboard")
     assert other.code not in page.inner_text("#break-glass-alerts")
 
+    go(screen, "#nav-jobs")
+    check(screen, "jobs")
+    page.goto("/jobs/kek-rotation/")
+    check(screen, "job")
+
     page.goto("/staff/people/")
     check(screen, "staff list")
     with page.expect_navigation():

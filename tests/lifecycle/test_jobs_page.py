@@ -154,6 +154,9 @@ def test_an_essential_job_cannot_be_paused_but_others_can(owner, login):
     http.post("/jobs/audit-checkpoint/", {"kind": "interval", "seconds": "600"})  # no "enabled"
     task = PeriodicTask.objects.get(name="audit-checkpoint")
     assert task.enabled and task.interval.every == 600
+    assert AccessEvent.objects.get(action=actions.JOB_SCHEDULE_CHANGE).detail["after"] == {
+        "schedule": "600s", "enabled": True}
+    assert "every 600 s" in http.get("/jobs/").content.decode()
     http.post("/jobs/refresh-planner-statistics/", {"kind": "cron", "cron": "40 3 * * *"})
     assert not PeriodicTask.objects.get(name="refresh-planner-statistics").enabled
     assert "paused" in http.get("/jobs/").content.decode()
