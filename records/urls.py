@@ -12,6 +12,7 @@ urlpatterns = [
     path("<uuid:pk>/", views.client_detail, name="client_detail"),
     path("<uuid:pk>/edit/", views.client_edit, name="client_edit"),
     path("<uuid:pk>/break-glass/", views.break_glass, name="break_glass"),
+    path("<uuid:pk>/rekey/", views.client_rekey, name="client_rekey"),
     path("<uuid:pk>/assign/", views.client_assign, name="client_assign"),
     path("<uuid:pk>/treatments/new/", views.treatment_add, name="treatment_add"),
     path("<uuid:pk>/photos/new/", views.photo_add, name="photo_add"),

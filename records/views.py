@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -21,13 +21,14 @@ from access import door, integrity, labels, policy
 from access import services as access_services
 from access.auth_views import reauth_required
 from access.forms import BreakGlassForm
-from access.models import Location
+from access.models import Location, Role
 from audit import actions
+from audit import services as audit
 from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from . import selectors, services
+from . import rekey, selectors, services
 from .forms import AssignForm, ClientRecordForm, PhotoForm, SignedForm, TreatmentForm
 from .models import ClientForm, Photo
 
@@ -158,6 +159,7 @@ def client_detail(request, pk):
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
             "may_break_glass": opening.may_break_glass,
             "may_assign": opening.may_assign,
+            "may_rekey": policy.role_of(request.user) == Role.OWNER,
             "break_glass": opening.break_glass,
         }
         response = render(request, "records/client_detail.html", context)
@@ -370,3 +372,26 @@ def client_assign(request, pk):
         messages.success(request, _("Assignment saved."))
         return redirect("records:client_detail", pk=client.pk)
     return render(request, "records/assign.html", {"form": form, "client": client})
+
+
+@login_required
+@reauth_required
+def client_rekey(request, pk):
+    """An owner replaces a client's data key (suspected compromise): every value and file
+    of the client is sealed again under a new key and the old key destroyed. (POST only;
+    who may not do it learns no more than for a client that does not exist.)"""
+    client = selectors.client_for(request.user, pk)
+    if policy.role_of(request.user) != Role.OWNER:
+        door.record_denied(user=request.user, action=actions.CLIENT_REKEY, client_id=client.pk)
+        raise door.AccessDenied()
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    audit.record(actor=request.user, actor_label=request.user.get_username(), role=Role.OWNER,
+                 action=actions.CLIENT_REKEY, outcome="allowed", client_id=client.pk,
+                 client_code=client.code, location_code=client.location.code,
+                 purpose=actions.REKEY_CLIENT)
+    counts = rekey.client_rekey(client.pk)
+    messages.success(request, _("%(code)s has a new data key: %(values)d values and %(files)d "
+                                "files were sealed again and the old key destroyed.")
+                     % {"code": client.code, "values": counts["values"], "files": counts["files"]})
+    return redirect("records:client_detail", pk=client.pk)

@@ -164,6 +164,9 @@ TABLE: dict[str, Rule] = {
     "records:photo_view": Rule("L4", "photo"),
     "records:form_add": Rule("L4", "client", post=OK, payload=(("kind", "x"),)),
     "records:form_view": Rule("L4", "form"),
+    # A new data key for a client: owners only, after the password.
+    "records:client_rekey": Rule("owner", "client", get=NOT_ALLOWED, post=to("/clients/"),
+                                 reauth=True),
     # -- the owners' jobs page
     "lifecycle:jobs": Rule("owner"),
     # The matrix's sessions are re-authenticated: an invalid schedule is refused as such.
@@ -225,6 +228,8 @@ def allowed(rule: Rule, actor: str, kind: str) -> bool:
     level = CEILING[actor][kind]
     if rule.allow == "assigner":
         return actor == "owner" or (actor == "manager" and CLIENT_HOME[kind] == "bj")
+    if rule.allow == "owner":
+        return actor == "owner"
     return level >= {"visible": 1, "L3": 3, "L4": 4}[rule.allow]
 
 

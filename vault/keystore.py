@@ -119,6 +119,31 @@ def current_generation(subject: uuid.UUID) -> int | None:
             .order_by("-generation").values_list("generation", flat=True).first())
 
 
+def rekey_generation(subject: uuid.UUID) -> int:
+    """The generation a re-key of `subject` seals under: a new one, wrapped by the primary
+    KEK, unless a re-key is already under way (the subject holds more than one), which is
+    then finished under its newest generation."""
+    held = sorted(DataKey.objects.filter(subject_id=subject).values_list("generation", flat=True))
+    if not held:
+        _refuse_shredded({subject})
+        raise ShreddedError("the subject has no data key to replace")
+    if len(held) > 1:
+        return held[-1]
+    generation = held[-1] + 1
+    DataKey.objects.create(**_fields(wrap(subject, generation, os.urandom(DEK_BYTES))))
+    return generation
+
+
+def _fields(key: DataKey) -> dict:
+    return {"subject_id": key.subject_id, "generation": key.generation,
+            "kek_version": key.kek_version, "wrapped": key.wrapped}
+
+
+def retire_generations(subject: uuid.UUID, *, below: int) -> int:
+    """Delete a re-keyed subject's older generations once nothing is sealed under them."""
+    return DataKey.objects.filter(subject_id=subject, generation__lt=below).delete()[0]
+
+
 def shred(subject: uuid.UUID, *, actor: str, reason: str) -> None:
     """Destroy every key of a subject: all copies of their data become unreadable."""
     with transaction.atomic(using="default"):
