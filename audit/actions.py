@@ -122,5 +122,6 @@ IMPORT_CLIENTS = _purpose("import clients from spreadsheet", _("import clients f
 INTEGRITY_CHECK = _purpose("integrity check", _("integrity check"))
 LOAD_DEMO = _purpose("load demo salon", _("load demo salon"))
 MANAGE_JOBS = _purpose("manage lifecycle jobs", _("manage lifecycle jobs"))
+BACK_UP = _purpose("back up the salon's data", _("back up the salon's data"))
 REKEY_CLIENT = _purpose("re-key a client", _("re-key a client"))
 ROTATE_KEYS = _purpose("rotate key-encryption keys", _("rotate key-encryption keys"))

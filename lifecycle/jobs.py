@@ -51,9 +51,19 @@ def _rotate_keys(progress: Progress, *, batch: int | None = None) -> dict:
             "data_keys_by_version": {str(v): n for v, n in sorted(result.by_version.items())}}
 
 
+def _back_up(progress: Progress) -> dict:
+    from .backups import create, retention
+
+    swept = create.sweep()  # a backup stopped half-way by a killed run
+    made = create.create(progress=progress)
+    return {"backup": made.id, "parts": made.parts, "rows": made.rows, "files": made.files,
+            "bytes": made.bytes, "removed_unfinished": swept, "pruned": retention.prune()}
+
+
 LIFECYCLE: dict[str, Job] = {
     job.name: job for job in (
         Job("kek-rotation", _("Key rotation"), actions.ROTATE_KEYS, _rotate_keys),
+        Job("backup", _("Backup"), actions.BACK_UP, _back_up),
     )
 }
 

@@ -278,9 +278,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves collectstatic's output (`make run` runs it): hashed names cached for a
 # year, compressed copies made once at collectstatic (salon_vault/storage.py).
+BACKUP_DIR = Path(envstr("BACKUP_DIR") or VAR_DIR / "backups")
+# Backups kept: the newest of each of the last N days, weeks and months (lifecycle/backups).
+BACKUP_KEEP_DAILY = envint("BACKUP_KEEP_DAILY", 7)
+BACKUP_KEEP_WEEKLY = envint("BACKUP_KEEP_WEEKLY", 4)
+BACKUP_KEEP_MONTHLY = envint("BACKUP_KEEP_MONTHLY", 12)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "salon_vault.storage.StaticFilesStorage"},
+    # Backups (lifecycle/backups): a folder by default; BACKUP_STORAGE_BACKEND names another
+    # storage, e.g. storages.backends.s3.S3Storage from django-storages with its AWS_*
+    # settings (bucket, endpoint, keys) from the environment.
+    "backups": {"BACKEND": envstr("BACKUP_STORAGE_BACKEND")
+                or "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {} if envstr("BACKUP_STORAGE_BACKEND")
+                else {"location": str(BACKUP_DIR), "file_permissions_mode": 0o600,
+                      "directory_permissions_mode": 0o700}},
 }
 
 # Encrypted photos and forms live here as opaque blobs with random names. No URL serves
@@ -368,6 +381,8 @@ CELERY_BEAT_SCHEDULE = {
     # Lifecycle jobs: beat queues a run; the jobs page shows its progress.
     "kek-rotation": {"task": "lifecycle.tasks.scheduled_job", "args": ["kek-rotation"],
                      "schedule": _crontab(os.environ.get("KEK_ROTATION_CRON", "30 4 2 1 *"))},
+    "backup": {"task": "lifecycle.tasks.scheduled_job", "args": ["backup"],
+               "schedule": _crontab(os.environ.get("BACKUP_CRON", "0 2 * * *"))},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -42,7 +42,8 @@ then
   exit 1
 fi
 
-$PY manage.py vault_init
+# A keyring from before backups existed gets its backup keys (nothing else changes).
+$PY manage.py vault_init --add-backup-keys
 $PY manage.py migrate --noinput -v0
 $PY manage.py migrate --database vault --noinput -v0
 $PY manage.py compilemessages --ignore=.venv -v0 2>/dev/null || true

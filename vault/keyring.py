@@ -26,6 +26,7 @@ from .errors import KeyringError
 
 KEY_BYTES = 32
 FORMAT = 1
+BACKUP_PARTS = ("data", "keystore")
 
 
 class KeyProvider(Protocol):
@@ -52,6 +53,9 @@ class Keyring:
     # KEK versions that no longer wrap new data keys, with when they stopped (ISO 8601, UTC):
     # kept until no data key and no backup inside the backup horizon needs them.
     retired: dict[int, str] = field(default_factory=dict, repr=False)
+    # age identities (X25519) that backups are encrypted to: one for the data, another for
+    # the key store, so that neither part opens the other (lifecycle/backups).
+    backup_identities: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # never print key material
         return f"Keyring(primary={self.primary}, versions={sorted(self.keks)}, source={self.source!r})"
@@ -85,7 +89,8 @@ class Keyring:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         return Keyring(primary=version, keks={**self.keks, version: secrets.token_bytes(KEY_BYTES)},
                        index=self.index, signing=self.signing, source=self.source,
-                       retired={**self.retired, self.primary: now})
+                       retired={**self.retired, self.primary: now},
+                       backup_identities=self.backup_identities)
 
     def without(self, versions: list[int]) -> Keyring:
         """A copy with the given retired versions destroyed (never the primary)."""
@@ -94,16 +99,33 @@ class Keyring:
         return Keyring(primary=self.primary,
                        keks={v: k for v, k in self.keks.items() if v not in versions},
                        index=self.index, signing=self.signing, source=self.source,
-                       retired={v: at for v, at in self.retired.items() if v not in versions})
+                       retired={v: at for v, at in self.retired.items() if v not in versions},
+                       backup_identities=self.backup_identities)
 
     def retired_at(self, version: int) -> dt.datetime | None:
         at = self.retired.get(version)
         return dt.datetime.fromisoformat(at) if at else None
 
+    def backup_identity(self, part: str) -> str:
+        """The age identity (AGE-SECRET-KEY-...) backups' `part` ("data" or "keystore") is
+        encrypted to."""
+        try:
+            return self.backup_identities[part]
+        except KeyError:
+            raise KeyringError(f"keyring at {self.source} holds no backup key; add one with "
+                               "`manage.py vault_init --add-backup-keys`") from None
+
+    @staticmethod
+    def new_backup_identities() -> dict[str, str]:
+        from pyrage import x25519
+
+        return {part: str(x25519.Identity.generate()) for part in BACKUP_PARTS}
+
     @classmethod
     def generate(cls) -> Keyring:
         return cls(primary=1, keks={1: secrets.token_bytes(KEY_BYTES)},
-                   index=secrets.token_bytes(KEY_BYTES), signing=secrets.token_bytes(KEY_BYTES))
+                   index=secrets.token_bytes(KEY_BYTES), signing=secrets.token_bytes(KEY_BYTES),
+                   backup_identities=cls.new_backup_identities())
 
     @classmethod
     def loads(cls, text: str, *, source: str) -> Keyring:
@@ -114,12 +136,15 @@ class Keyring:
             keks = {int(v): base64.b64decode(k, validate=True) for v, k in data["keks"].items()}
             signing = data.get("audit_signing_key")
             retired = {int(v): str(at) for v, at in data.get("retired", {}).items()}
+            backups = {str(k): str(v) for k, v in data.get("backup_identities", {}).items()}
+            if any(not v.startswith("AGE-SECRET-KEY-") for v in backups.values()):
+                raise ValueError("backup identity")
             for at in retired.values():
                 dt.datetime.fromisoformat(at)
             ring = cls(primary=int(data["primary"]), keks=keks,
                        index=base64.b64decode(data["index_key"], validate=True),
                        signing=base64.b64decode(signing, validate=True) if signing else None,
-                       source=source, retired=retired)
+                       source=source, retired=retired, backup_identities=backups)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyringError(f"keyring at {source} is malformed ({type(exc).__name__})") from None
         if ring.primary not in ring.keks:
@@ -139,6 +164,8 @@ class Keyring:
                if self.signing else {}),
             **({"retired": {str(v): at for v, at in sorted(self.retired.items())}}
                if self.retired else {}),
+            **({"backup_identities": dict(sorted(self.backup_identities.items()))}
+               if self.backup_identities else {}),
         }, indent=2)
 
 

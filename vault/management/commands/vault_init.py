@@ -15,6 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--add-signing-key", action="store_true",
                             help="add an audit signing key to a keyring that has none")
+        parser.add_argument("--add-backup-keys", action="store_true",
+                            help="add the backup keys (age identities) to a keyring that has none")
 
     def handle(self, *args, **options):
         source = str(settings.SALON_VAULT_KEYRING)
@@ -26,7 +28,8 @@ class Command(BaseCommand):
             return
         path = Path(source.removeprefix("file:"))
         if path.exists():
-            self._existing(path, add_signing_key=options["add_signing_key"])
+            self._existing(path, add_signing_key=options["add_signing_key"],
+                           add_backup_keys=options["add_backup_keys"])
             return
         self._refuse_if_it_cannot_open_the_vault()  # data keys without their keyring
         if not path.parent.exists() and path.parent != Path(settings.VAR_DIR):
@@ -35,9 +38,16 @@ class Command(BaseCommand):
         keyring.reset()
         self.stdout.write(self.style.SUCCESS(f"created keyring at {path} (KEK version 1 primary)"))
 
-    def _existing(self, path: Path, *, add_signing_key: bool) -> None:
+    def _existing(self, path: Path, *, add_signing_key: bool, add_backup_keys: bool) -> None:
         ring = keyring.load(str(path))  # a damaged keyring is never replaced
         self._refuse_if_it_cannot_open_the_vault()
+        if add_backup_keys and not ring.backup_identities:
+            ring.backup_identities = keyring.Keyring.new_backup_identities()
+            keyring.write_file(ring, path)
+            keyring.reset()
+            self.stdout.write(self.style.SUCCESS(
+                f"added backup keys to {path}; keep a copy of the keyring with them"))
+            return
         if add_signing_key and ring.signing is None:
             ring.signing = keyring.Keyring.generate().signing
             keyring.write_file(ring, path)
