@@ -92,9 +92,10 @@ class _snapshot:
         self.alias, self.atomic = alias, transaction.atomic(using=alias)
 
     def __enter__(self):
-        self.atomic.__enter__()
         connection = connections[self.alias]
-        if connection.vendor == "postgresql":
+        outermost = not connection.in_atomic_block
+        self.atomic.__enter__()
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
