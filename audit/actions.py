@@ -95,6 +95,7 @@ JOB_START = _action("job.start", _("Started a job"))
 JOB_SCHEDULE_CHANGE = _action("job.schedule_change", _("Changed a job's schedule"))
 JOB_FINISH = _action("job.finish", _("A job finished"))
 JOB_FAIL = _action("job.fail", _("A job failed"))
+BACKUP_RESTORE = _action("backup.restore", _("Restored a backup"))
 
 # -- the audit log itself ------------------------------------------------------------------
 AUDIT_VIEW = _action("audit.view", _("Opened the audit log"))
@@ -122,6 +123,7 @@ IMPORT_CLIENTS = _purpose("import clients from spreadsheet", _("import clients f
 INTEGRITY_CHECK = _purpose("integrity check", _("integrity check"))
 LOAD_DEMO = _purpose("load demo salon", _("load demo salon"))
 MANAGE_JOBS = _purpose("manage lifecycle jobs", _("manage lifecycle jobs"))
+RESTORE_BACKUP = _purpose("restore a backup", _("restore a backup"))
 BACK_UP = _purpose("back up the salon's data", _("back up the salon's data"))
 REKEY_CLIENT = _purpose("re-key a client", _("re-key a client"))
 ROTATE_KEYS = _purpose("rotate key-encryption keys", _("rotate key-encryption keys"))

@@ -34,3 +34,35 @@ def schedules(db):
     from lifecycle.schedule import install_defaults
 
     install_defaults()
+
+
+@pytest.fixture
+def scratch_salon(tmp_path):
+    """A salon of its own in files under tmp_path (SQLite), run by `manage.py` and Python
+    in subprocesses: for what a test database inside a transaction cannot show (a killed
+    process, a restore that replaces the databases)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    var = tmp_path / "salon"
+    var.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "VAULT_DATABASE_URL", "REDIS_URL", "VAULT_FILES_ROOT")}
+    env.update(SALON_VAULT_VAR=str(var), DJANGO_SETTINGS_MODULE="salon_vault.settings",
+               PYTHONUNBUFFERED="1", SALON_VAULT_KEYRING=str(var / "keyring.json"))
+
+    def run(*args, check=True, env_extra=None):
+        done = subprocess.run([sys.executable, *args], cwd=root, env={**env, **(env_extra or {})},
+                              capture_output=True, text=True, timeout=300)
+        if check and done.returncode:
+            raise AssertionError(f"{args} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    run("manage.py", "vault_init")
+    for alias in ("default", "vault"):
+        run("manage.py", "migrate", f"--database={alias}", "-v0")
+    run.var, run.env, run.root = var, env, root
+    return run

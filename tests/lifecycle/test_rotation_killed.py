@@ -3,7 +3,6 @@ still opens, and running it again finishes the same rotation (no third version).
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -36,21 +35,9 @@ print(json.dumps({"opened": opened, "by_version": counts,
 
 
 @pytest.fixture
-def salon(tmp_path):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "VAULT_DATABASE_URL", "REDIS_URL")}
-    env.update(SALON_VAULT_VAR=str(tmp_path), DJANGO_SETTINGS_MODULE="salon_vault.settings",
-               PYTHONUNBUFFERED="1", SALON_VAULT_KEYRING=str(tmp_path / "keyring.json"))
-
-    def run(*args, **kwargs):
-        return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True,
-                              capture_output=True, text=True, timeout=300, **kwargs)
-
-    run("manage.py", "vault_init")
-    for alias in ("default", "vault"):
-        run("manage.py", "migrate", f"--database={alias}", "-v0")
-    run("-c", SETUP)
-    return env, run
+def salon(scratch_salon):
+    scratch_salon("-c", SETUP)
+    return scratch_salon.env, scratch_salon
 
 
 def state(run) -> dict:
