@@ -11,7 +11,7 @@ import gzip
 import os
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,45 +68,52 @@ def create(*, progress: Progress | None = None) -> Made:
     total = len(plan) + 1
     parts: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="sv-backup-") as scratch:
-        with _snapshot("default"), _snapshot("vault"):
-            head = _audit_head()
+        with _snapshot("default") as records, _snapshot("vault") as keys:
+            readers = {"data": records, "keystore": keys}
+            head = _audit_head(records)
             for done, (kind, model) in enumerate(plan):
-                parts.append(_table_part(backup_id, kind, model, Path(scratch)))
+                parts.append(_table_part(backup_id, kind, model, Path(scratch), readers[kind]))
                 if progress:
                     progress(done + 1, total)
-            migrations = _migrations()
+            migrations = _migrations(records)
+            versions = _kek_versions(keys)
         parts.append(_files_part(backup_id, Path(scratch)))
         if progress:
             progress(total, total)
-    manifest = _manifest(backup_id, started, parts, head, migrations)
+    manifest = _manifest(backup_id, started, parts, head, migrations, versions)
     _write_manifest(backup_id, manifest)
     return Made(backup_id, len(parts), sum(p.get("rows", 0) for p in parts),
                 sum(p.get("files", 0) for p in parts), sum(p["bytes"] for p in parts),
                 (timezone.now() - started).total_seconds())
 
 
-class _snapshot:
-    """One consistent view of a database while its tables are read."""
+@contextlib.contextmanager
+def _snapshot(alias: str) -> Iterator[str]:
+    """One consistent view of a database while its tables are read: a connection of its
+    own in a repeatable-read transaction (the job's progress is written on the usual one
+    meanwhile). Inside a caller's transaction, that transaction is the view."""
+    if connections[alias].in_atomic_block:
+        with transaction.atomic(using=alias):
+            yield alias
+        return
+    reader = f"{alias}_backup_reader"
+    connections.settings[reader] = {**connections.settings[alias]}
+    try:
+        with transaction.atomic(using=reader):
+            if connections[reader].vendor == "postgresql":
+                with connections[reader].cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield reader
+    finally:
+        connections[reader].close()
+        del connections[reader]
+        del connections.settings[reader]
 
-    def __init__(self, alias: str):
-        self.alias, self.atomic = alias, transaction.atomic(using=alias)
 
-    def __enter__(self):
-        connection = connections[self.alias]
-        outermost = not connection.in_atomic_block
-        self.atomic.__enter__()
-        if connection.vendor == "postgresql" and outermost:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-
-    def __exit__(self, *exc):
-        return self.atomic.__exit__(*exc)
-
-
-def _table_part(backup_id: str, kind: str, model, scratch: Path) -> dict:
+def _table_part(backup_id: str, kind: str, model, scratch: Path, reader: str) -> dict:
     alias = "default" if kind == "data" else "vault"
     fields = list(model._meta.concrete_fields)
-    rows = model._base_manager.using(alias).order_by("pk").values_list(
+    rows = model._base_manager.using(reader).order_by("pk").values_list(
         *[f.attname for f in fields]).iterator(chunk_size=2000)
     counted = _Counter(rows)
     name = f"{kind}/{model._meta.db_table}.jsonl.gz.age"
@@ -157,21 +164,21 @@ def _seal(backup_id: str, name: str, raw: Path, kind: str, scratch: Path) -> dic
     return {"name": name, "bytes": hashing.size, "sha256": hashing.sha256.hexdigest()}
 
 
-def _audit_head() -> dict:
-    head = ChainHead.objects.filter(pk=1).values("seq", "hash").first() or {"seq": 0, "hash": ""}
+def _audit_head(reader: str) -> dict:
+    head = ChainHead.objects.using(reader).filter(pk=1).values("seq", "hash").first() or {"seq": 0, "hash": ""}
     latest = checkpoints.checkpoint_latest()
     return {"head_seq": head["seq"], "head_hash": head["hash"],
             "checkpoint_seq": latest.seq if latest is not None else None}
 
 
-def _migrations() -> dict[str, str]:
+def _migrations(reader: str) -> dict[str, str]:
     latest: dict[str, str] = {}
-    for app, name in MigrationRecorder(connections["default"]).applied_migrations():
+    for app, name in MigrationRecorder(connections[reader]).applied_migrations():
         latest[app] = max(latest.get(app, ""), name)
     return dict(sorted(latest.items()))
 
 
-def _manifest(backup_id, started, parts, head, migrations) -> dict:
+def _manifest(backup_id, started, parts, head, migrations, versions) -> dict:
     deployment = store.deployment()
     return {
         "format": archive.FORMAT, "id": backup_id,
@@ -181,15 +188,15 @@ def _manifest(backup_id, started, parts, head, migrations) -> dict:
         "engines": {alias: connections[alias].vendor for alias in ("default", "vault")},
         "migrations": migrations, "audit": head,
         "recipients": {kind: str(store.recipient(kind)) for kind in ("data", "keystore")},
-        "kek_versions": sorted(_kek_versions()),
+        "kek_versions": sorted(versions),
         "parts": parts,
     }
 
 
-def _kek_versions() -> set[int]:
+def _kek_versions(reader: str) -> set[int]:
     from vault.models import DataKey
 
-    return set(DataKey.objects.values_list("kek_version", flat=True).distinct())
+    return set(DataKey.objects.using(reader).values_list("kek_version", flat=True).distinct())
 
 
 def _write_manifest(backup_id: str, manifest: dict) -> None:
