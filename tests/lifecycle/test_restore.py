@@ -64,19 +64,18 @@ def look(salon, **env) -> dict:
     return json.loads(salon("-c", LOOK, env_extra=env).stdout.splitlines()[-1])
 
 
-def test_restore_elsewhere_keeps_a_client_destroyed_after_the_backup_unreadable(salon, tmp_path):
+def test_restore_elsewhere_keeps_a_client_destroyed_after_the_backup_unreadable(
+        salon, tmp_path, scratch_databases):
     backup_id = backup(salon)
     code, _pk = salon("-c", SHRED).stdout.split()
     target = tmp_path / "restored"
     target.mkdir()
-    done = salon("manage.py", "backup_restore", backup_id,
-                 "--database-url", f"sqlite:///{target}/db.sqlite3",
-                 "--vault-database-url", f"sqlite:///{target}/keys.sqlite3",
-                 "--files-dir", str(target / "files"))
+    database, vault_database = scratch_databases("restored")
+    done = salon("manage.py", "backup_restore", backup_id, "--database-url", database,
+                 "--vault-database-url", vault_database, "--files-dir", str(target / "files"))
     assert f"1 clients destroyed after the backup stay unreadable: {code}" in done.stdout
     assert done.stdout.splitlines()[-1] == f"restored backup {backup_id}"
-    copy = {"DATABASE_URL": f"sqlite:///{target}/db.sqlite3",
-            "VAULT_DATABASE_URL": f"sqlite:///{target}/keys.sqlite3",
+    copy = {"DATABASE_URL": database, "VAULT_DATABASE_URL": vault_database,
             "VAULT_FILES_ROOT": str(target / "files")}
     restored = look(salon, **copy)
     assert restored["shredded"] == [code] and len(restored["readable"]) == 11
@@ -89,21 +88,23 @@ def test_restore_elsewhere_keeps_a_client_destroyed_after_the_backup_unreadable(
     assert look(salon)["shredded"] == [code]  # and the salon itself as it was
 
 
-def test_a_tampered_backup_restores_nothing(salon, tmp_path):
+def test_a_tampered_backup_restores_nothing(salon, tmp_path, scratch_databases):
     backup_id = backup(salon)
     part = next((salon.var / "backups" / backup_id / "data").glob("records_client.*"))
     part.write_bytes(part.read_bytes()[:-5])
     target = tmp_path / "restored"
     target.mkdir()
-    done = salon("manage.py", "backup_restore", backup_id,
-                 "--database-url", f"sqlite:///{target}/db.sqlite3",
-                 "--vault-database-url", f"sqlite:///{target}/keys.sqlite3",
-                 "--files-dir", str(target / "files"), check=False)
+    database, vault_database = scratch_databases("refused")
+    done = salon("manage.py", "backup_restore", backup_id, "--database-url", database,
+                 "--vault-database-url", vault_database, "--files-dir", str(target / "files"),
+                 check=False)
     assert done.returncode != 0
     assert "data/records_client.jsonl.gz.age" in done.stderr and "failed verification" in done.stderr
     assert not (target / "files").exists()
-    db = target / "db.sqlite3"
-    assert not db.exists() or db.stat().st_size == 0
+    tables = salon("manage.py", "shell", "-c",
+                   "from django.db import connection; print(len(connection.introspection.table_names()))",
+                   env_extra={"DATABASE_URL": database, "VAULT_DATABASE_URL": vault_database})
+    assert tables.stdout.split()[-1] == "0"  # not even migrated
 
 
 def test_in_place_needs_confirm_then_replaces_the_salon(salon):
