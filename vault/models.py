@@ -12,7 +12,9 @@ class DataKey(models.Model):
 
     subject_id = models.UUIDField()
     generation = models.PositiveIntegerField(default=1)
-    kek_version = models.PositiveIntegerField(db_index=True)
+    # Not indexed: a rotation rewrites every row's version, and without an index on it (and
+    # with room left on each page, see migration 0002) PostgreSQL updates rows in place.
+    kek_version = models.PositiveIntegerField()
     wrapped = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 
