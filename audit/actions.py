@@ -123,6 +123,7 @@ IMPORT_CLIENTS = _purpose("import clients from spreadsheet", _("import clients f
 INTEGRITY_CHECK = _purpose("integrity check", _("integrity check"))
 LOAD_DEMO = _purpose("load demo salon", _("load demo salon"))
 MANAGE_JOBS = _purpose("manage lifecycle jobs", _("manage lifecycle jobs"))
+RESTORE_DRILL = _purpose("restore drill", _("restore drill"))
 RESTORE_BACKUP = _purpose("restore a backup", _("restore a backup"))
 BACK_UP = _purpose("back up the salon's data", _("back up the salon's data"))
 REKEY_CLIENT = _purpose("re-key a client", _("re-key a client"))

@@ -166,3 +166,21 @@ def check(verdict: chain.Verdict, *, every: bool) -> chain.Verdict:
         seq, message = min(problems, key=lambda p: p[0])
         return chain.Verdict(False, verdict.checked, seq, message)
     return replace(verdict, checkpoints=len(heads))
+
+
+def check_up_to(verdict: chain.Verdict, seq: int) -> chain.Verdict:
+    """As check(every=True), against the checkpoints at or before `seq` only: for a copy
+    restored from a backup whose chain ended at `seq` (a restore drill), the checkpoints
+    signed later describe the salon's chain since, not the copy's."""
+    heads, problems = _read_all(True)
+    heads = [h for h in heads if h.seq <= seq]
+    problems = [p for p in problems if p[0] <= seq]
+    if not verdict.ok:
+        problems.insert(0, (verdict.first_bad_seq or 0, verdict.message))
+    found = _disagreement(heads, _head(), _floor())
+    if found is not None:
+        problems.append(found)
+    if problems:
+        first, message = min(problems, key=lambda p: p[0])
+        return chain.Verdict(False, verdict.checked, first, message)
+    return replace(verdict, checkpoints=len(heads))

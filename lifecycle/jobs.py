@@ -60,10 +60,17 @@ def _back_up(progress: Progress) -> dict:
             "bytes": made.bytes, "removed_unfinished": swept, "pruned": retention.prune()}
 
 
+def _drill(progress: Progress) -> dict:
+    from .backups import drill
+
+    return drill.drill(progress=progress)
+
+
 LIFECYCLE: dict[str, Job] = {
     job.name: job for job in (
         Job("kek-rotation", _("Key rotation"), actions.ROTATE_KEYS, _rotate_keys),
         Job("backup", _("Backup"), actions.BACK_UP, _back_up),
+        Job("restore-drill", _("Restore drill"), actions.RESTORE_DRILL, _drill),
     )
 }
 
@@ -202,7 +209,10 @@ def execute(run_id, *, echo: Progress | None = None, options: dict | None = None
         _finish(run, job, status=JobRun.Status.FAILED, summary={},
                 error=f"{type(exc).__name__}: {exc}"[:2000])
         raise
-    _finish(run, job, status=JobRun.Status.SUCCEEDED, summary=summary, error="")
+    # A job whose summary says it did not pass (a restore drill that failed) failed.
+    failed = summary.get("passed") is False
+    _finish(run, job, status=JobRun.Status.FAILED if failed else JobRun.Status.SUCCEEDED,
+            summary=summary, error=summary.get("problem", "") if failed else "")
     return run
 
 
@@ -217,7 +227,8 @@ def _finish(run: JobRun, job: Job, *, status: str, summary: dict, error: str) ->
                  detail={"job": job.name, "run": str(run.pk), "trigger": run.trigger,
                          "attempts": run.attempts, "seconds": round(
                              (run.finished_at - run.started_at).total_seconds(), 3),
-                         **({"error": type_of(error)} if failed else {"summary": summary})})
+                         **({"error": type_of(error)} if failed else {}),
+                         **({"summary": summary} if summary else {})})
 
 
 def type_of(error: str) -> str:

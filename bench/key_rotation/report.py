@@ -54,7 +54,7 @@ def _ours_split(run: RotationRun) -> str:
     dearest = sorted(run.by_kind.items(), key=lambda item: item[1], reverse=True)[:2]
     kinds = ", ".join(f"{kind} {ms(seconds)}" for kind, seconds in dearest)
     return (f"SQL {ms(run.sql)} in {run.statements} statements ({kinds}); the rest "
-            f"{ms(run.wall - run.sql)}: Python (rows fetched as models, unwrap and wrap), "
+            f"{ms(run.wall - run.sql)}: Python (rows fetched, unwrap and wrap), "
             "commits, the keyring")
 
 

@@ -97,7 +97,10 @@ def _snapshot(alias: str) -> Iterator[str]:
             yield alias
         return
     reader = f"{alias}_backup_reader"
-    connections.settings[reader] = {**connections.settings[alias]}
+    config = {**connections.settings[alias]}
+    if connections[alias].vendor == "sqlite":  # a reader: take no write lock (WAL snapshot)
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "transaction_mode": "DEFERRED"}
+    connections.settings[reader] = config
     try:
         with transaction.atomic(using=reader):
             if connections[reader].vendor == "postgresql":

@@ -70,11 +70,16 @@ class Command(BaseCommand):
         try:
             done = subprocess.run(  # noqa: S603 - this program, with its own arguments
                 [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "backup_restore",
-                 backup_id, "--into-empty", "--ledger-file", ledger], env=env, check=False)
+                 backup_id, "--into-empty", "--ledger-file", ledger], env=env, check=False,
+                capture_output=True, text=True)
         finally:
             os.unlink(ledger)
+        self.stdout.write(done.stdout.rstrip("\n"))
         if done.returncode:
-            raise CommandError(f"backup {backup_id} was not restored (see above)")
+            said = [line for line in done.stderr.splitlines() if line.strip()]
+            self.stderr.write(done.stderr.rstrip("\n"))
+            raise CommandError(said[-1].removeprefix("CommandError: ") if said else
+                               f"backup {backup_id} was not restored")
 
     def _report(self, done: restore.Restored) -> None:
         self.stdout.write(f"{done.tables} tables, {done.rows} rows and {done.files} files "
