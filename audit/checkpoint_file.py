@@ -9,7 +9,10 @@ KEY is the base64 (or hex) public key that `manage.py audit_checkpoint --public-
 `manage.py vault_status` print. The exit status is 0 when the file's signature verifies.
 
 A checkpoint says: at time `at`, the chain's head was event `seq` with hash `hash`, and the
-database kept `count` events of the chain. It is signed with the deployment's Ed25519 key,
+database kept `count` events of the chain. After a backup was restored in place, the
+checkpoints carry an `era` (one more per restore) and the first of an era names the
+`restored_head`: the event the restored chain ended at. Checkpoints of earlier eras past
+that event describe a chain the restore rolled back, and bind no more. It is signed with the deployment's Ed25519 key,
 which lives with the keyring, never in the database, so whoever can rewrite the database
 cannot make a checkpoint that agrees with their rewrite.
 """
@@ -22,7 +25,7 @@ import binascii
 import hashlib
 import json
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -48,9 +51,14 @@ class Head:
     count: int
     key_id: str = ""
     signature: str = ""
+    era: int = 0
+    restored_head: int | None = None  # on the first checkpoint after a restore
 
     def statement(self) -> bytes:
-        return f"{_PREFIX}|{self.seq}|{self.hash}|{self.at}|{self.count}".encode()
+        base = f"{_PREFIX}|{self.seq}|{self.hash}|{self.at}|{self.count}"
+        if self.era or self.restored_head is not None:
+            base += f"|era={self.era}|restored={self.restored_head}"
+        return base.encode()
 
 
 def raw_public(key: Ed25519PublicKey) -> bytes:
@@ -78,12 +86,15 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
 
 
 def sign(head: Head, private: Ed25519PrivateKey) -> Head:
-    return Head(head.seq, head.hash, head.at, head.count, fingerprint(private.public_key()),
-                private.sign(head.statement()).hex())
+    return replace(head, key_id=fingerprint(private.public_key()),
+                   signature=private.sign(head.statement()).hex())
 
 
 def dumps(head: Head) -> bytes:
-    return (json.dumps({"format": FORMAT, **asdict(head)}, indent=1) + "\n").encode()
+    fields = asdict(head)
+    if not head.era and head.restored_head is None:  # as every checkpoint before restores
+        del fields["era"], fields["restored_head"]
+    return (json.dumps({"format": FORMAT, **fields}, indent=1) + "\n").encode()
 
 
 def loads(data: bytes) -> Head:
@@ -92,8 +103,8 @@ def loads(data: bytes) -> Head:
         if fields.pop("format") != FORMAT:
             raise InvalidCheckpoint("not an audit checkpoint file")
         head = Head(**fields)
-        if type(head.seq) is not int or type(head.count) is not int:
-            raise InvalidCheckpoint("seq and count must be integers")
+        if type(head.seq) is not int or type(head.count) is not int or type(head.era) is not int:
+            raise InvalidCheckpoint("seq, count and era must be integers")
         return head
     except (ValueError, TypeError, KeyError, AttributeError):
         raise InvalidCheckpoint("not an audit checkpoint file") from None
@@ -122,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, InvalidCheckpoint) as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
+    era = (f", era {head.era}" + (f" (restored to #{head.restored_head})"
+                                  if head.restored_head is not None else "")) if head.era else ""
     print(f"valid: head #{head.seq} {head.hash} at {head.at}, {head.count} events, "
-          f"key {head.key_id}")
+          f"key {head.key_id}{era}")
     return 0
 
 

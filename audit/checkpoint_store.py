@@ -16,7 +16,7 @@ from typing import Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-_NAME = re.compile(r"^checkpoint-(\d{16})\.json$")
+_NAME = re.compile(r"^checkpoint-(?:e(\d{4})-)?(\d{16})\.json$")
 
 
 class CheckpointExists(Exception):
@@ -35,13 +35,22 @@ class CheckpointStore(Protocol):
     def read(self, name: str) -> bytes: ...
 
 
-def name_for(seq: int) -> str:
-    return f"checkpoint-{seq:016d}.json"  # zero-padded: name order is seq order
+def name_for(seq: int, era: int = 0) -> str:
+    # Zero-padded, and after a restore in place prefixed by the era: name order is
+    # (era, seq) order ("checkpoint-0..." sorts before "checkpoint-e...").
+    if era:
+        return f"checkpoint-e{era:04d}-{seq:016d}.json"
+    return f"checkpoint-{seq:016d}.json"
 
 
 def seq_of(name: str) -> int | None:
     found = _NAME.match(name)
-    return int(found.group(1)) if found else None
+    return int(found.group(2)) if found else None
+
+
+def era_of(name: str) -> int:
+    found = _NAME.match(name)
+    return int(found.group(1) or 0) if found else 0
 
 
 class DirectoryStore:

@@ -23,7 +23,7 @@ from vault import keyring
 
 from . import chain
 from . import checkpoint_file as cpfile
-from .checkpoint_store import CheckpointExists, name_for, seq_of, store
+from .checkpoint_store import CheckpointExists, era_of, name_for, seq_of, store
 from .models import AccessEvent, ChainHead, Checkpoint
 
 LOOKUP = 1_000  # checkpoints whose events are fetched per query
@@ -90,15 +90,46 @@ def checkpoint_write(*, now: dt.datetime | None = None) -> Written | None:
             raise CheckpointRefused(problem[1])
     if seq == 0:
         return None
+    era = latest.era if latest is not None else 0
     head = cpfile.Head(seq=seq, hash=digest, at=_at(now or timezone.now()),
-                       count=seq - _floor()[0])
+                       count=seq - _floor()[0], era=era)
     signed = cpfile.sign(head, signer())
     try:
-        return Written(signed, store().add(name_for(seq), cpfile.dumps(signed)))
+        return Written(signed, store().add(name_for(seq, era), cpfile.dumps(signed)))
     except CheckpointExists:
         # Another writer kept this head first; a different hash at the same seq is not
         # replaced, and the chain check reports it.
         return None
+
+
+def checkpoint_after_restore(restored_head: int, *, now: dt.datetime | None = None) -> Written:
+    """Start a new era of checkpoints after a backup was restored in place: sign the chain
+    head (the restore's own event) and the head the backup restored. Checkpoints of earlier
+    eras past `restored_head` describe the chain the restore rolled back: verification
+    names them and no longer holds the chain to them. Only the signing key can open an era,
+    so whoever can rewrite the database cannot excuse a rewrite as a restore."""
+    seq, digest = _head()
+    names = store().names()
+    era = (era_of(names[-1]) if names else 0) + 1
+    head = cpfile.Head(seq=seq, hash=digest, at=_at(now or timezone.now()),
+                       count=seq - _floor()[0], era=era, restored_head=restored_head)
+    signed = cpfile.sign(head, signer())
+    return Written(signed, store().add(name_for(seq, era), cpfile.dumps(signed)))
+
+
+def _binding(heads: list[cpfile.Head]) -> tuple[list[cpfile.Head], int]:
+    """The checkpoints the chain must still hold, and how many a restore rolled back: a
+    checkpoint of an earlier era binds up to the head every later restore restored; past
+    it, the restore replaced that part of the chain."""
+    restored = {h.era: h.restored_head for h in heads if h.restored_head is not None}
+    binding, rolled_back = [], 0
+    for head in heads:
+        later = [at for era, at in restored.items() if era > head.era]
+        if later and head.seq > min(later):
+            rolled_back += 1
+        else:
+            binding.append(head)
+    return binding, rolled_back
 
 
 def _read_all(every: bool) -> tuple[list[cpfile.Head], list[tuple[int, str]]]:
@@ -114,8 +145,9 @@ def _read_all(every: bool) -> tuple[list[cpfile.Head], list[tuple[int, str]]]:
             problems.append((claimed, f"the checkpoint {name} is not validly signed ({exc}): "
                                       "forged or damaged"))
             continue
-        if head.seq != claimed:
-            problems.append((claimed, f"the checkpoint {name} names #{head.seq}"))
+        if head.seq != claimed or head.era != era_of(name):
+            problems.append((claimed, f"the checkpoint {name} names #{head.seq} "
+                                      f"of era {head.era}"))
             continue
         heads.append(head)
     return heads, problems
@@ -157,6 +189,7 @@ def check(verdict: chain.Verdict, *, every: bool) -> chain.Verdict:
     (`every`), or the latest. The first problem in seq order wins (the links' own, on a
     tie); an intact verdict comes back with the number of checkpoints that agree."""
     heads, problems = _read_all(every)
+    heads, rolled_back = _binding(heads)
     if not verdict.ok:
         problems.insert(0, (verdict.first_bad_seq or 0, verdict.message))
     found = _disagreement(heads, _head(), _floor())
@@ -165,7 +198,15 @@ def check(verdict: chain.Verdict, *, every: bool) -> chain.Verdict:
     if problems:
         seq, message = min(problems, key=lambda p: p[0])
         return chain.Verdict(False, verdict.checked, seq, message)
-    return replace(verdict, checkpoints=len(heads))
+    return _explained(replace(verdict, checkpoints=len(heads)), rolled_back)
+
+
+def _explained(verdict: chain.Verdict, rolled_back: int) -> chain.Verdict:
+    if not rolled_back:
+        return verdict
+    return replace(verdict, message=f"{verdict.message}; {rolled_back} earlier checkpoints "
+                                    "describe a chain a restore rolled back (see the "
+                                    "restore events)")
 
 
 def check_up_to(verdict: chain.Verdict, seq: int) -> chain.Verdict:
@@ -173,7 +214,7 @@ def check_up_to(verdict: chain.Verdict, seq: int) -> chain.Verdict:
     restored from a backup whose chain ended at `seq` (a restore drill), the checkpoints
     signed later describe the salon's chain since, not the copy's."""
     heads, problems = _read_all(True)
-    heads = [h for h in heads if h.seq <= seq]
+    heads, _rolled_back = _binding([h for h in heads if h.seq <= seq])
     problems = [p for p in problems if p[0] <= seq]
     if not verdict.ok:
         problems.insert(0, (verdict.first_bad_seq or 0, verdict.message))

@@ -82,6 +82,9 @@ def restore(backup_id: str, *, wipe: bool = False, ledger: Iterable[uuid.UUID] =
         done.rolled_back_past = latest.seq
     done.seconds = (timezone.now() - started).total_seconds()
     _record(done, manifest)
+    if wipe:
+        # This is the salon now: its checkpoints start a new era from the restore's event.
+        checkpoints.checkpoint_after_restore(done.audit_head)
     if progress:
         progress(len(tables) + 1, len(tables) + 1)
     return done

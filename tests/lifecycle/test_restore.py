@@ -108,15 +108,26 @@ def test_a_tampered_backup_restores_nothing(salon, tmp_path, scratch_databases):
 
 
 def test_in_place_needs_confirm_then_replaces_the_salon(salon):
+    salon("manage.py", "audit_checkpoint")
     backup_id = backup(salon)
     before = look(salon)
     code, _pk = salon("-c", SHRED).stdout.split()
     refused = salon("manage.py", "backup_restore", backup_id, check=False)
     assert refused.returncode != 0 and "--confirm" in refused.stderr
-    salon("manage.py", "seed_demo", "--clients", "3")  # work done after the backup
+    salon("manage.py", "seed_demo", "--clients", "3")  # work done after the backup...
+    salon("manage.py", "audit_checkpoint")  # ...and a checkpoint signed of it
     done = salon("manage.py", "backup_restore", backup_id, "--confirm")
     assert f"stay unreadable: {code}" in done.stdout
+    assert "rolls back past checkpoint" in done.stdout
     after = look(salon)
     assert sorted(after["readable"] + after["shredded"]) == sorted(before["readable"])
     assert after["shredded"] == [code]
+    # The chain verifies: the checkpoint signed after the backup is named as rolled back by
+    # the restore (a new era of checkpoints starts at the restore), not held against it.
+    verified = salon("manage.py", "audit_verify", "--full").stdout
+    assert "intact" in verified and "a restore rolled back" in verified
+    assert any("-e0001-" in p.name for p in (salon.var / "audit-checkpoints").iterdir())
+    # Checkpoints go on being signed after the restore.
+    salon("-c", LOOK)  # one more event
+    assert "checkpoint written" in salon("manage.py", "audit_checkpoint").stdout
     assert "intact" in salon("manage.py", "audit_verify", "--full").stdout
