@@ -55,6 +55,7 @@ def client_detail(request, pk):
         # The page's buttons: the owner may assign staff and needs no break-glass.
         "may_break_glass": ceiling < DataClass.L4,
         "may_assign": policy.may_assign(request.user, client),
+        "may_rekey": policy.role_of(request.user) == "owner",
         "break_glass": None,
     }
     return render(request, "records/client_detail.html", context)

@@ -67,7 +67,7 @@ def test_it_holds_ciphertext_only_and_each_part_opens_with_its_own_key(
     backup_id = backup()
     everything = b"".join(p.read_bytes() for p in (backup_dir / backup_id).rglob("*")
                           if p.is_file())
-    for plain in ("李娜", "13812345678", "lina@example.cn", "PPD", client_record.code):
+    for plain in ("李娜", "13812345678", "lina@example.cn", "对PPD染发剂过敏", client_record.code):
         assert plain.encode() not in everything  # sealed with age, client codes included
     rows = gzip.decompress(opened(backup_dir, backup_id, "data/records_client.jsonl.gz.age",
                                   "data")).decode()
