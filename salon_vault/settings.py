@@ -8,6 +8,7 @@ on a filesystem broker) are what ``make run`` uses on a fresh machine. Productio
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -287,13 +288,15 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "salon_vault.storage.StaticFilesStorage"},
     # Backups (lifecycle/backups): a folder by default; BACKUP_STORAGE_BACKEND names another
-    # storage, e.g. storages.backends.s3.S3Storage from django-storages with its AWS_*
-    # settings (bucket, endpoint, keys) from the environment.
-    "backups": {"BACKEND": envstr("BACKUP_STORAGE_BACKEND")
-                or "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {} if envstr("BACKUP_STORAGE_BACKEND")
-                else {"location": str(BACKUP_DIR), "file_permissions_mode": 0o600,
-                      "directory_permissions_mode": 0o700}},
+    # storage, e.g. storages.backends.s3.S3Storage from django-storages, with its options
+    # as JSON in BACKUP_STORAGE_OPTIONS (or _FILE): bucket_name, endpoint_url, access_key,
+    # secret_key...
+    "backups": {"BACKEND": envstr("BACKUP_STORAGE_BACKEND"),
+                "OPTIONS": json.loads(envstr("BACKUP_STORAGE_OPTIONS") or "{}")}
+    if envstr("BACKUP_STORAGE_BACKEND") else
+    {"BACKEND": "django.core.files.storage.FileSystemStorage",
+     "OPTIONS": {"location": str(BACKUP_DIR), "file_permissions_mode": 0o600,
+                 "directory_permissions_mode": 0o700}},
 }
 
 # Encrypted photos and forms live here as opaque blobs with random names. No URL serves

@@ -171,3 +171,29 @@ def test_a_keyring_without_backup_keys_says_how_to_add_them(client_record, setti
     call_command("vault_init", "--add-backup-keys", stdout=StringIO())
     assert set(keyring.load().backup_identities) == {"data", "keystore"}
     assert backup()
+
+
+def test_backups_go_through_any_django_storage(client_record, settings):
+    """Not only a folder: the storage API alone (here Django's in-memory storage, as an S3
+    bucket through django-storages would be)."""
+    settings.STORAGES = {**settings.STORAGES, "backups": {
+        "BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    backup_id = backup()
+    assert store.ids() == [backup_id]
+    assert "verified" in verify(backup_id)
+    settings.BACKUP_KEEP_DAILY = settings.BACKUP_KEEP_WEEKLY = settings.BACKUP_KEEP_MONTHLY = 0
+    assert retention.prune() == [backup_id] and store.ids() == []
+
+
+def test_the_backup_storage_is_chosen_in_the_environment():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BACKUP_STORAGE_BACKEND": "storages.backends.s3.S3Storage",
+           "BACKUP_STORAGE_OPTIONS": '{"bucket_name": "salon-backups", "endpoint_url": "https://s3.example.cn"}',
+           "DJANGO_SETTINGS_MODULE": "salon_vault.settings"}
+    shown = subprocess.run([sys.executable, "-c", "import django; django.setup(); "
+                            "from django.conf import settings; print(settings.STORAGES['backups'])"],
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert "storages.backends.s3.S3Storage" in shown and "'bucket_name': 'salon-backups'" in shown
