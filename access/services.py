@@ -402,3 +402,16 @@ def access_review_close_due(*, now: dt.datetime | None = None) -> int:
     return total
 
 
+
+
+@transaction.atomic
+def client_forgotten(client_id) -> int:
+    """A destroyed client: every live grant to it revoked and its object permissions
+    removed, so that no grant outlives the record (records/destruction.py)."""
+    from guardian.models import UserObjectPermission
+
+    live = list(Grant.objects.filter(client_id=client_id, revoked_at__isnull=True))
+    for grant in live:
+        _revoke(grant, reason="destroyed")
+    UserObjectPermission.objects.filter(object_pk=str(client_id)).delete()
+    return len(live)

@@ -210,3 +210,49 @@ class ImportStaging(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.id}"
+
+
+class Destruction(models.Model):
+    """The destruction of one client, as a state machine that converges after a crash:
+    requested, approved, then the data key shredded, the files deleted, the rows deleted and
+    a signed certificate made (records/destruction.py). Kept after the client is gone: ids,
+    the client code and counts, no personal data."""
+
+    class Basis(models.TextChoices):
+        REQUEST = "request", _("the client's deletion request")
+        RETENTION = "retention", _("retention period ended")
+        CONSENT = "consent", _("consent withdrawn")
+        SALE = "sale", _("copies left after the sale of the business")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        APPROVED = "approved", _("approved")
+        KEYS_SHREDDED = "keys_shredded", _("data key shredded")
+        FILES_DELETED = "files_deleted", _("files deleted")
+        ROWS_DELETED = "rows_deleted", _("records deleted")
+        CERTIFIED = "certified", _("destroyed, certificate signed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.UUIDField(db_index=True)
+    client_code = models.CharField(_("client code"), max_length=40)
+    location_code = models.CharField(max_length=20, blank=True)
+    basis = models.CharField(_("basis"), max_length=12, choices=Basis.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices,
+                             default=State.REQUESTED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+    key_ids = models.JSONField(default=list, blank=True)  # "subject:generation" shredded
+    counts = models.JSONField(default=dict, blank=True)
+    certificate = models.JSONField(default=dict, blank=True)  # the signed statement
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"destruction of {self.client_code} ({self.state})"

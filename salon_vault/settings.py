@@ -280,6 +280,9 @@ STATIC_ROOT = VAR_DIR / "static"
 # WhiteNoise serves collectstatic's output (`make run` runs it): hashed names cached for a
 # year, compressed copies made once at collectstatic (salon_vault/storage.py).
 BACKUP_DIR = Path(envstr("BACKUP_DIR") or VAR_DIR / "backups")
+# Signed certificates of destroyed clients (records/destruction.py), one JSON file each.
+DESTRUCTION_CERTIFICATE_DIR = Path(envstr("DESTRUCTION_CERTIFICATE_DIR")
+                                   or VAR_DIR / "certificates")
 # Backups kept: the newest of each of the last N days, weeks and months (lifecycle/backups).
 BACKUP_KEEP_DAILY = envint("BACKUP_KEEP_DAILY", 7)
 BACKUP_KEEP_WEEKLY = envint("BACKUP_KEEP_WEEKLY", 4)
