@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vault.classes import DataClass
 
-from .models import ClientForm, Photo
+from .models import ClientForm, Destruction, Photo
 from .phones import validate_phone
 from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, client_namesakes
 
@@ -178,3 +178,24 @@ class AssignForm(forms.Form):
         if value and value <= timezone.now():
             raise forms.ValidationError(_("An expiry must be in the future."))
         return value
+
+
+class DestroyForm(forms.Form):
+    """An owner destroys one client: why, on what basis, and that she means it."""
+
+    basis = forms.ChoiceField(label=_("Basis"), choices=[
+        (value, label) for value, label in Destruction.Basis.choices
+        if value != Destruction.Basis.SALE])
+    reason = forms.CharField(label=_("Reason"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("Kept in the signed certificate. Write no personal "
+                                         "details here: the client's code is recorded."))
+    confirm = forms.BooleanField(label=_("I understand that the client's records, photos and "
+                                         "forms cannot be recovered afterwards, not even from "
+                                         "backups."))
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise forms.ValidationError(_("Give a reason."))
+        return reason

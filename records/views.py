@@ -28,9 +28,9 @@ from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from . import rekey, selectors, services
-from .forms import AssignForm, ClientRecordForm, PhotoForm, SignedForm, TreatmentForm
-from .models import ClientForm, Photo
+from . import destruction, rekey, selectors, services
+from .forms import AssignForm, ClientRecordForm, DestroyForm, PhotoForm, SignedForm, TreatmentForm
+from .models import ClientForm, Destruction, Photo
 
 PAGE_SIZE = 50
 # What a row of the list shows (with the client's id): the other columns stay unread.
@@ -395,3 +395,68 @@ def client_rekey(request, pk):
                                 "files were sealed again and the old key destroyed.")
                      % {"code": client.code, "values": counts["values"], "files": counts["files"]})
     return redirect("records:client_detail", pk=client.pk)
+
+
+@login_required
+@reauth_required
+@require_http_methods(["GET", "POST"])
+def client_destroy(request, pk):
+    """An owner destroys one client (e.g. after a deletion request): the same path as
+    retention, ending in a signed certificate."""
+    client = selectors.client_for(request.user, pk)
+    if policy.role_of(request.user) != Role.OWNER:
+        door.record_denied(user=request.user, action=actions.CLIENT_DESTROY_REQUEST,
+                           client_id=client.pk)
+        raise door.AccessDenied()
+    form = DestroyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = destruction.destroy_now(client, actor=request.user,
+                                           basis=form.cleaned_data["basis"],
+                                           reason=form.cleaned_data["reason"])
+        except destruction.NotDestroyable as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("%(code)s has been destroyed. The signed certificate "
+                                        "is below.") % {"code": done.client_code})
+            return redirect("records:destruction_detail", pk=done.pk)
+    return render(request, "records/destroy.html", {"form": form, "client": client})
+
+
+def _owner_only(request) -> None:
+    if policy.role_of(request.user) != Role.OWNER:
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def destruction_list(request):
+    _owner_only(request)
+    return render(request, "records/destructions.html",
+                  {"destructions": Destruction.objects.select_related(
+                      "requested_by", "approved_by")[:200]})
+
+
+@login_required
+@require_GET
+def destruction_detail(request, pk):
+    _owner_only(request)
+    done = get_object_or_404(Destruction, pk=pk)
+    return render(request, "records/destruction.html", {
+        "d": done, "statement": done.certificate.get("certificate", {}),
+        "signature": done.certificate.get("signature", "")})
+
+
+@login_required
+@require_GET
+def destruction_certificate(request, pk):
+    """The signed certificate as a JSON file (verify it with `manage.py certificate_verify`
+    or offline with records/certificate_file.py and the public key)."""
+    _owner_only(request)
+    done = get_object_or_404(Destruction, pk=pk, state=Destruction.State.CERTIFIED)
+    from .certificate_file import dumps
+
+    response = HttpResponse(dumps(done.certificate), content_type="application/json")
+    response["Content-Disposition"] = (f'attachment; filename="destruction-{done.client_code}-'
+                                       f'{done.pk}.json"')
+    return response

@@ -167,6 +167,12 @@ TABLE: dict[str, Rule] = {
     # A new data key for a client: owners only, after the password.
     "records:client_rekey": Rule("owner", "client", get=NOT_ALLOWED, post=to("/clients/"),
                                  reauth=True),
+    # Destroying a client: owners only, after the password; an empty form is refused as such.
+    "records:client_destroy": Rule("owner", "client", post=OK, payload=(("reason", ""),),
+                                   reauth=True),
+    "records:destructions": Rule("owner"),
+    "records:destruction_detail": Rule("owner", "destruction"),
+    "records:destruction_certificate": Rule("owner", "destruction"),
     # -- the owners' jobs page
     "lifecycle:jobs": Rule("owner"),
     # The matrix's sessions are re-authenticated: an invalid schedule is refused as such.
@@ -191,6 +197,7 @@ KINDS = {
     "review": ("missing", "existing"),
     "invite": ("missing",),
     "job": ("missing", "existing"),
+    "destruction": ("missing", "existing"),
     "run": ("missing", "existing"),
 }
 
@@ -332,6 +339,7 @@ class World:
     review: object
     alert: object
     run: object
+    destruction: object
     missing: uuid.UUID
     missing_staff: int
 
@@ -362,6 +370,8 @@ class World:
             return {"name": "no-such-job" if kind == "missing" else "kek-rotation"}
         if args == "run":
             return {"run_id": self.missing if kind == "missing" else self.run.pk}
+        if args == "destruction":
+            return {"pk": self.missing if kind == "missing" else self.destruction.pk}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -377,7 +387,7 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     from audit.models import Alert
     from lifecycle.models import JobRun
     from lifecycle.schedule import install_defaults
-    from records import services
+    from records import destruction, services
     from records.models import ClientForm, Photo
 
     colleague = _staff("colleague", "stylist", location)
@@ -421,8 +431,11 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     last_user = get_user_model().objects.order_by("-pk").values_list("pk", flat=True).first()
     install_defaults()
     run = JobRun.objects.create(job="kek-rotation", trigger=JobRun.Trigger.SCHEDULE)
+    # A client destroyed before: its certificate pages (no client of the matrix is touched).
+    gone = make_client(full_name="已销毁", phone="13700000000")
+    done = destruction.destroy_now(gone, actor=owner, basis="request", reason="matrix")
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass, review, alert,
-                 run, missing=uuid.uuid4(), missing_staff=last_user + 1000)
+                 run, done, missing=uuid.uuid4(), missing_staff=last_user + 1000)
 
 
 # -- what a request may change ---------------------------------------------------------

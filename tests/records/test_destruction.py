@@ -124,3 +124,43 @@ def test_an_empty_reason_is_refused(client_record):
     with pytest.raises(CommandError, match="needs a reason"):
         call_command("client_destroy", client_record.code, "--reason", "  ", stdout=StringIO())
     assert Client.objects.filter(pk=client_record.pk).exists()
+
+
+def test_an_owner_destroys_a_client_in_the_browser_after_the_password(doomed, owner, login):
+    client, photo_file = doomed
+    http = login(owner)
+    assert 'id="destroy"' in http.get(f"/clients/{client.pk}/").content.decode()
+    assert "/accounts/reauth/" in http.get(f"/clients/{client.pk}/destroy/")["Location"]
+    http = login(owner, reauthed=True)
+    form = http.get(f"/clients/{client.pk}/destroy/").content.decode()
+    assert "cannot be recovered" in form
+    unconfirmed = http.post(f"/clients/{client.pk}/destroy/",
+                            {"basis": "request", "reason": "客户来电要求删除"})
+    assert unconfirmed.status_code == 200 and 'has-error' in unconfirmed.content.decode()
+    assert Client.objects.filter(pk=client.pk).exists()
+    done = http.post(f"/clients/{client.pk}/destroy/",
+                     {"basis": "request", "reason": "客户来电要求删除", "confirm": "on"},
+                     follow=True)
+    page = done.content.decode()
+    assert "has been destroyed" in page and client.code in page and "certificate-json" in page
+    assert not Client.objects.filter(pk=client.pk).exists() and not photo_file.exists()
+    record = Destruction.objects.get(client_id=client.pk)
+    assert record.requested_by == owner and record.approved_by == owner
+    download = http.get(f"/clients/destructions/{record.pk}/certificate.json")
+    assert download["Content-Disposition"].startswith("attachment")
+    statement = certificate_file.verify(download.content, checkpoints.public_key())
+    assert statement["approved_by"] == owner.get_username()
+    assert client.code in http.get("/clients/destructions/").content.decode()
+    assert AccessEvent.objects.filter(action=actions.CLIENT_DESTROY_APPROVE, actor=owner,
+                                      client_id=client.pk).exists()
+
+
+@pytest.mark.parametrize("role", ["manager", "stylist"])
+def test_other_roles_cannot_destroy(doomed, role, request, login):
+    client, _ = doomed
+    http = login(request.getfixturevalue(role), reauthed=True)
+    assert 'id="destroy"' not in http.get(f"/clients/{client.pk}/").content.decode()
+    assert http.post(f"/clients/{client.pk}/destroy/", {
+        "basis": "request", "reason": "x", "confirm": "on"}).status_code == 404
+    assert http.get("/clients/destructions/").status_code == 403
+    assert Client.objects.filter(pk=client.pk).exists()
