@@ -66,11 +66,18 @@ def _drill(progress: Progress) -> dict:
     return drill.drill(progress=progress)
 
 
+def _retention(progress: Progress) -> dict:
+    from records import retention
+
+    return retention.propose(progress=progress)
+
+
 LIFECYCLE: dict[str, Job] = {
     job.name: job for job in (
         Job("kek-rotation", _("Key rotation"), actions.ROTATE_KEYS, _rotate_keys),
         Job("backup", _("Backup"), actions.BACK_UP, _back_up),
         Job("restore-drill", _("Restore drill"), actions.RESTORE_DRILL, _drill),
+        Job("retention", _("Retention proposals"), actions.DESTROY_CLIENT, _retention),
     )
 }
 

@@ -28,7 +28,16 @@ from vault.fields import _files_root
 from vault.models import DataKey
 
 from . import certificate_file
-from .models import BeautyProfile, Client, ClientForm, Destruction, HealthNote, Photo, Treatment
+from .models import (
+    BeautyProfile,
+    Client,
+    ClientForm,
+    Destruction,
+    HealthNote,
+    LegalHold,
+    Photo,
+    Treatment,
+)
 
 State = Destruction.State
 FILE_FIELDS = ((Photo, ("image", "thumbnail")), (ClientForm, ("document",)))
@@ -46,6 +55,11 @@ def request(client: Client, *, actor, basis: str, reason: str) -> Destruction:
     reason = " ".join(reason.split())
     if not reason:
         raise NotDestroyable("a destruction needs a reason")
+    hold = LegalHold.objects.filter(client_id=client.pk, lifted_at__isnull=True,
+                                    until__gte=timezone.localdate()).order_by("-until").first()
+    if hold is not None:
+        raise NotDestroyable(f"{client.code} is under a legal hold until {hold.until:%Y-%m-%d} "
+                             f"({hold.reason}); lift it first")
     done = Destruction.objects.filter(client_id=client.pk).exclude(
         state=State.REQUESTED).first()
     if done is not None:

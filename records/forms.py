@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vault.classes import DataClass
 
-from .models import ClientForm, Destruction, Photo
+from .models import ClientForm, Destruction, Photo, RetentionPolicy
 from .phones import validate_phone
 from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, client_namesakes
 
@@ -199,3 +199,21 @@ class DestroyForm(forms.Form):
         if not reason:
             raise forms.ValidationError(_("Give a reason."))
         return reason
+
+
+class RetentionPolicyForm(forms.ModelForm):
+    class Meta:
+        model = RetentionPolicy
+        fields = ["years", "automatic", "enabled"]
+
+    def clean_years(self):
+        years = self.cleaned_data["years"]
+        if not 1 <= years <= 50:
+            raise forms.ValidationError(_("Between 1 and 50 years."))
+        return years
+
+
+class LegalHoldForm(forms.Form):
+    code = forms.CharField(label=_("Client code"), max_length=40)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+    until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))

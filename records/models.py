@@ -256,3 +256,70 @@ class Destruction(models.Model):
 
     def __str__(self) -> str:
         return f"destruction of {self.client_code} ({self.state})"
+
+
+class LegalHold(models.Model):
+    """A client who must not be destroyed until `until` (a dispute, an inquiry): retention
+    proposes nothing for them and every destruction is refused while it stands."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.UUIDField(db_index=True)
+    client_code = models.CharField(_("client code"), max_length=40)
+    reason = models.CharField(_("reason"), max_length=500)
+    until = models.DateField(_("until"))
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    placed_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return f"legal hold on {self.client_code} until {self.until}"
+
+
+class RetentionPolicy(models.Model):
+    """How long a client is kept after their last visit (or, never seen, since the record
+    was made). Owners edit it; an automatic policy destroys without asking."""
+
+    key = models.CharField(max_length=20, unique=True)
+    years = models.PositiveSmallIntegerField(_("years after the last visit"))
+    automatic = models.BooleanField(_("destroy without asking"), default=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.years} years"
+
+
+class RetentionProposal(models.Model):
+    """A client the nightly job found past retention, awaiting an owner's decision."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("awaiting a decision")
+        APPROVED = "approved", _("approved and destroyed")
+        DISMISSED = "dismissed", _("kept")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    policy = models.ForeignKey(RetentionPolicy, on_delete=models.PROTECT, related_name="+")
+    client_id = models.UUIDField(db_index=True)
+    client_code = models.CharField(_("client code"), max_length=40)
+    inactive_since = models.DateField(_("inactive since"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    destruction = models.ForeignKey(Destruction, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["inactive_since", "client_code"]
+        constraints = [models.UniqueConstraint(
+            fields=["client_id"], condition=models.Q(state="proposed"),
+            name="one_open_proposal_per_client")]
+
+    def __str__(self) -> str:
+        return f"retention of {self.client_code} ({self.state})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,9 +29,26 @@ from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from . import destruction, rekey, selectors, services
-from .forms import AssignForm, ClientRecordForm, DestroyForm, PhotoForm, SignedForm, TreatmentForm
-from .models import ClientForm, Destruction, Photo
+from . import destruction, rekey, retention, selectors, services
+from .forms import (
+    AssignForm,
+    ClientRecordForm,
+    DestroyForm,
+    LegalHoldForm,
+    PhotoForm,
+    RetentionPolicyForm,
+    SignedForm,
+    TreatmentForm,
+)
+from .models import (
+    Client,
+    ClientForm,
+    Destruction,
+    LegalHold,
+    Photo,
+    RetentionPolicy,
+    RetentionProposal,
+)
 
 PAGE_SIZE = 50
 # What a row of the list shows (with the client's id): the other columns stay unread.
@@ -428,6 +446,16 @@ def _owner_only(request) -> None:
         raise PermissionDenied
 
 
+def _owners(view):
+    """Owners' pages: anyone else is refused first (before any other check)."""
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        _owner_only(request)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 @login_required
 @require_GET
 def destruction_list(request):
@@ -460,3 +488,103 @@ def destruction_certificate(request, pk):
     response["Content-Disposition"] = (f'attachment; filename="destruction-{done.client_code}-'
                                        f'{done.pk}.json"')
     return response
+
+
+def _retention_page(request, *, policy_form=None, hold_form=None, status=200):
+    policy = RetentionPolicy.objects.get(key="client")
+    return render(request, "records/retention.html", {
+        "policy": policy, "policy_form": policy_form or RetentionPolicyForm(instance=policy),
+        "hold_form": hold_form or LegalHoldForm(),
+        "proposals": RetentionProposal.objects.filter(
+            state=RetentionProposal.State.PROPOSED).select_related("policy")[:500],
+        "decided": RetentionProposal.objects.exclude(
+            state=RetentionProposal.State.PROPOSED).order_by("-decided_at")[:20],
+        "holds": LegalHold.objects.filter(lifted_at__isnull=True).order_by("until"),
+    }, status=status)
+
+
+@login_required
+@require_GET
+def retention_page(request):
+    """Owners: the retention policy, the clients proposed for destruction, legal holds."""
+    _owner_only(request)
+    return _retention_page(request)
+
+
+@login_required
+@_owners
+@reauth_required
+@require_http_methods(["POST"])
+def retention_policy(request):
+    _owner_only(request)
+    policy = RetentionPolicy.objects.get(key="client")
+    form = RetentionPolicyForm(request.POST, instance=policy)
+    if not form.is_valid():
+        return _retention_page(request, policy_form=form, status=400)
+    form.save()
+    audit.record(actor=request.user, actor_label=request.user.get_username(), role=Role.OWNER,
+                 action=actions.RETENTION_POLICY_CHANGE, outcome="allowed",
+                 purpose=actions.DESTROY_CLIENT,
+                 detail={"years": policy.years, "automatic": policy.automatic,
+                         "enabled": policy.enabled})
+    messages.success(request, _("The retention policy is saved."))
+    return redirect("records:retention")
+
+
+@login_required
+@_owners
+@reauth_required
+@require_http_methods(["POST"])
+def retention_decide(request, pk):
+    """Approve (the client is destroyed) or keep one proposed client."""
+    _owner_only(request)
+    proposal = get_object_or_404(RetentionProposal, pk=pk)
+    if request.POST.get("decision") == "approve":
+        try:
+            retention.approve(proposal, actor=request.user)
+        except destruction.NotDestroyable as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("%(code)s has been destroyed.") % {"code": proposal.client_code})
+    else:
+        retention.dismiss(proposal, actor=request.user)
+        messages.info(request, _("%(code)s is kept.") % {"code": proposal.client_code})
+    return redirect("records:retention")
+
+
+@login_required
+@_owners
+@reauth_required
+@require_http_methods(["POST"])
+def legal_hold_place(request):
+    _owner_only(request)
+    form = LegalHoldForm(request.POST)
+    client = None
+    if form.is_valid():
+        client = Client.objects.filter(code=form.cleaned_data["code"].strip()).first()
+        if client is None:
+            form.add_error("code", _("No client has this code."))
+    if client is None:
+        return _retention_page(request, hold_form=form, status=400)
+    hold = retention.place_hold(client, actor=request.user, reason=form.cleaned_data["reason"],
+                                until=form.cleaned_data["until"])
+    audit.record(actor=request.user, actor_label=request.user.get_username(), role=Role.OWNER,
+                 action=actions.LEGAL_HOLD_PLACE, outcome="allowed", client_id=client.pk,
+                 client_code=client.code, purpose=actions.DESTROY_CLIENT,
+                 detail={"until": hold.until.isoformat()})
+    messages.success(request, _("%(code)s is held until %(until)s.")
+                     % {"code": client.code, "until": hold.until})
+    return redirect("records:retention")
+
+
+@login_required
+@_owners
+@require_http_methods(["POST"])
+def legal_hold_lift(request, pk):
+    _owner_only(request)
+    hold = get_object_or_404(LegalHold, pk=pk, lifted_at__isnull=True)
+    retention.lift_hold(hold, actor=request.user)
+    audit.record(actor=request.user, actor_label=request.user.get_username(), role=Role.OWNER,
+                 action=actions.LEGAL_HOLD_LIFT, outcome="allowed", client_id=hold.client_id,
+                 client_code=hold.client_code, purpose=actions.DESTROY_CLIENT)
+    return redirect("records:retention")

@@ -389,6 +389,8 @@ CELERY_BEAT_SCHEDULE = {
                      "schedule": _crontab(os.environ.get("KEK_ROTATION_CRON", "30 4 2 1 *"))},
     "backup": {"task": "lifecycle.tasks.scheduled_job", "args": ["backup"],
                "schedule": _crontab(os.environ.get("BACKUP_CRON", "0 2 * * *"))},
+    "retention": {"task": "lifecycle.tasks.scheduled_job", "args": ["retention"],
+                  "schedule": _crontab(os.environ.get("RETENTION_CRON", "30 3 * * *"))},
     "restore-drill": {"task": "lifecycle.tasks.scheduled_job", "args": ["restore-drill"],
                       "schedule": _crontab(os.environ.get("RESTORE_DRILL_CRON", "0 5 * * 0"))},
 }

@@ -171,6 +171,16 @@ TABLE: dict[str, Rule] = {
     "records:client_destroy": Rule("owner", "client", post=OK, payload=(("reason", ""),),
                                    reauth=True),
     "records:destructions": Rule("owner"),
+    "records:retention": Rule("owner"),
+    "records:retention_policy": Rule("owner", get=NOT_ALLOWED, post=(400, None),
+                                     payload=(("years", "x"),), reauth=True),
+    "records:retention_decide": Rule("owner", "proposal", get=NOT_ALLOWED,
+                                     post=to("/clients/retention/"),
+                                     payload=(("decision", "keep"),), reauth=True),
+    "records:legal_hold_place": Rule("owner", get=NOT_ALLOWED, post=(400, None),
+                                     payload=(("code", ""),), reauth=True),
+    "records:legal_hold_lift": Rule("owner", "hold", get=NOT_ALLOWED,
+                                    post=to("/clients/retention/")),
     "records:destruction_detail": Rule("owner", "destruction"),
     "records:destruction_certificate": Rule("owner", "destruction"),
     # -- the owners' jobs page
@@ -198,6 +208,8 @@ KINDS = {
     "invite": ("missing",),
     "job": ("missing", "existing"),
     "destruction": ("missing", "existing"),
+    "proposal": ("missing", "existing"),
+    "hold": ("missing", "existing"),
     "run": ("missing", "existing"),
 }
 
@@ -340,6 +352,8 @@ class World:
     alert: object
     run: object
     destruction: object
+    proposal: object
+    hold: object
     missing: uuid.UUID
     missing_staff: int
 
@@ -372,6 +386,9 @@ class World:
             return {"run_id": self.missing if kind == "missing" else self.run.pk}
         if args == "destruction":
             return {"pk": self.missing if kind == "missing" else self.destruction.pk}
+        if args in ("proposal", "hold"):
+            target = self.proposal if args == "proposal" else self.hold
+            return {"pk": self.missing if kind == "missing" else target.pk}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -434,8 +451,15 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     # A client destroyed before: its certificate pages (no client of the matrix is touched).
     gone = make_client(full_name="已销毁", phone="13700000000")
     done = destruction.destroy_now(gone, actor=owner, basis="request", reason="matrix")
+    # A proposal and a legal hold for the retention pages (of a client outside the matrix).
+    from records.models import LegalHold, RetentionPolicy, RetentionProposal
+    proposal = RetentionProposal.objects.create(
+        policy=RetentionPolicy.objects.get(key="client"), client_id=uuid.uuid4(),
+        client_code="ZZ-000001", inactive_since=dt.date(2015, 1, 1))
+    hold = LegalHold.objects.create(client_id=uuid.uuid4(), client_code="ZZ-000002",
+                                    reason="matrix", until=dt.date(2099, 1, 1), placed_by=owner)
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass, review, alert,
-                 run, done, missing=uuid.uuid4(), missing_staff=last_user + 1000)
+                 run, done, proposal, hold, missing=uuid.uuid4(), missing_staff=last_user + 1000)
 
 
 # -- what a request may change ---------------------------------------------------------
