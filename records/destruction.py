@@ -51,7 +51,8 @@ def certificates_dir() -> Path:
     return Path(settings.DESTRUCTION_CERTIFICATE_DIR)
 
 
-def request(client: Client, *, actor, basis: str, reason: str) -> Destruction:
+def request(client: Client, *, actor, basis: str, reason: str,
+            scope: str = Destruction.Scope.CLIENT) -> Destruction:
     reason = " ".join(reason.split())
     if not reason:
         raise NotDestroyable("a destruction needs a reason")
@@ -60,13 +61,13 @@ def request(client: Client, *, actor, basis: str, reason: str) -> Destruction:
     if hold is not None:
         raise NotDestroyable(f"{client.code} is under a legal hold until {hold.until:%Y-%m-%d} "
                              f"({hold.reason}); lift it first")
-    done = Destruction.objects.filter(client_id=client.pk).exclude(
-        state=State.REQUESTED).first()
-    if done is not None:
-        raise NotDestroyable(f"{client.code} is already being destroyed ({done.state})")
+    running = Destruction.objects.filter(client_id=client.pk, scope=scope).exclude(
+        state__in=[State.REQUESTED, State.CERTIFIED]).first()
+    if running is not None:
+        raise NotDestroyable(f"{client.code} is already being destroyed ({running.state})")
     destruction = Destruction.objects.create(
         client_id=client.pk, client_code=client.code, location_code=client.location.code,
-        basis=basis, reason=reason[:500], requested_by=actor)
+        scope=scope, basis=basis, reason=reason[:500], requested_by=actor)
     _event(actor, actions.CLIENT_DESTROY_REQUEST, destruction)
     return destruction
 
@@ -81,9 +82,11 @@ def approve(destruction: Destruction, *, actor) -> Destruction:
     return destruction
 
 
-def destroy_now(client: Client, *, actor, basis: str, reason: str) -> Destruction:
-    """An owner destroys one client at once (e.g. after a deletion request)."""
-    destruction = request(client, actor=actor, basis=basis, reason=reason)
+def destroy_now(client: Client, *, actor, basis: str, reason: str,
+                scope: str = Destruction.Scope.CLIENT) -> Destruction:
+    """Destroy at once: an owner's one client (e.g. after a deletion request), or what a
+    retention proposal was approved for."""
+    destruction = request(client, actor=actor, basis=basis, reason=reason, scope=scope)
     return run(approve(destruction, actor=actor))
 
 
@@ -106,6 +109,11 @@ def _advance(destruction: Destruction, state: str, **fields) -> None:
 
 
 def _shred(d: Destruction) -> None:
+    if d.scope != Destruction.Scope.CLIENT:
+        # Photos or health notes only: the client's data key stays (it seals what is
+        # kept); their ciphertext is deleted below.
+        _advance(d, State.KEYS_SHREDDED)
+        return
     if not d.key_ids:  # named before they go, for the certificate
         held = sorted(DataKey.objects.filter(subject_id=d.client_id)
                       .values_list("generation", flat=True))
@@ -116,7 +124,8 @@ def _shred(d: Destruction) -> None:
 
 def _delete_files(d: Destruction) -> None:
     root, deleted = _files_root(), 0
-    for model, names in FILE_FIELDS:
+    kept = {Destruction.Scope.HEALTH: FILE_FIELDS[:0], Destruction.Scope.PHOTOS: FILE_FIELDS[:1]}
+    for model, names in kept.get(d.scope, FILE_FIELDS):
         for row in model.objects.filter(client_id=d.client_id).values(*names):
             for name in filter(None, row.values()):
                 path = root / name[:2] / name
@@ -128,6 +137,13 @@ def _delete_files(d: Destruction) -> None:
 
 def _delete_rows(d: Destruction) -> None:
     counts = dict(d.counts)
+    if d.scope != Destruction.Scope.CLIENT:
+        model = Photo if d.scope == Destruction.Scope.PHOTOS else HealthNote
+        with transaction.atomic():
+            counts[model._meta.model_name] = model.objects.filter(
+                client_id=d.client_id).delete()[0]
+            _advance(d, State.ROWS_DELETED, counts=counts, destroyed_at=timezone.now())
+        return
     with transaction.atomic():
         for model in (Treatment, Photo, ClientForm, BeautyProfile, HealthNote):
             counts[model._meta.model_name] = model.objects.filter(client_id=d.client_id).count()
@@ -140,7 +156,7 @@ def _delete_rows(d: Destruction) -> None:
 def _certify(d: Destruction) -> None:
     statement = {
         "id": str(d.pk), "client_code": d.client_code, "client_id": str(d.client_id),
-        "location": d.location_code, "basis": d.basis, "reason": d.reason,
+        "location": d.location_code, "scope": d.scope, "basis": d.basis, "reason": d.reason,
         "requested_by": _label(d.requested_by), "approved_by": _label(d.approved_by),
         "requested_at": d.requested_at.isoformat(),
         "approved_at": d.approved_at.isoformat() if d.approved_at else None,
@@ -156,12 +172,13 @@ def _certify(d: Destruction) -> None:
                  action=actions.CLIENT_DESTROY, outcome="allowed", client_id=d.client_id,
                  client_code=d.client_code, location_code=d.location_code,
                  purpose=actions.DESTROY_CLIENT,
-                 detail={"destruction": str(d.pk), "basis": d.basis, "keys": len(d.key_ids),
-                         "counts": d.counts})
+                 detail={"destruction": str(d.pk), "scope": d.scope, "basis": d.basis,
+                         "keys": len(d.key_ids), "counts": d.counts})
 
 
 def certificate_path(d: Destruction) -> Path:
     return certificates_dir() / f"{d.client_code}-{d.pk}.json"
+
 
 
 def _label(user) -> str:

@@ -232,10 +232,17 @@ class Destruction(models.Model):
         ROWS_DELETED = "rows_deleted", _("records deleted")
         CERTIFIED = "certified", _("destroyed, certificate signed")
 
+    class Scope(models.TextChoices):
+        CLIENT = "client", _("the whole client")
+        PHOTOS = "photos", _("photos")
+        HEALTH = "health", _("health notes")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client_id = models.UUIDField(db_index=True)
     client_code = models.CharField(_("client code"), max_length=40)
     location_code = models.CharField(max_length=20, blank=True)
+    scope = models.CharField(_("what"), max_length=8, choices=Scope.choices,
+                             default=Scope.CLIENT)
     basis = models.CharField(_("basis"), max_length=12, choices=Basis.choices)
     reason = models.CharField(_("reason"), max_length=500)
     state = models.CharField(_("state"), max_length=16, choices=State.choices,
@@ -282,10 +289,11 @@ class LegalHold(models.Model):
 
 
 class RetentionPolicy(models.Model):
-    """How long a client is kept after their last visit (or, never seen, since the record
-    was made). Owners edit it; an automatic policy destroys without asking."""
+    """How long a client (`client`), their photos (`photos`) or their health notes
+    (`health`) are kept after their last visit (or, never seen, since the record was made).
+    Owners edit them; an automatic policy destroys without asking."""
 
-    key = models.CharField(max_length=20, unique=True)
+    key = models.CharField(max_length=20, unique=True)  # a Destruction.Scope
     years = models.PositiveSmallIntegerField(_("years after the last visit"))
     automatic = models.BooleanField(_("destroy without asking"), default=False)
     enabled = models.BooleanField(_("enabled"), default=True)
@@ -318,8 +326,8 @@ class RetentionProposal(models.Model):
     class Meta:
         ordering = ["inactive_since", "client_code"]
         constraints = [models.UniqueConstraint(
-            fields=["client_id"], condition=models.Q(state="proposed"),
-            name="one_open_proposal_per_client")]
+            fields=["client_id", "policy"], condition=models.Q(state="proposed"),
+            name="one_open_proposal_per_client_and_policy")]
 
     def __str__(self) -> str:
         return f"retention of {self.client_code} ({self.state})"

@@ -15,7 +15,15 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from . import destruction
-from .models import Client, Destruction, LegalHold, RetentionPolicy, RetentionProposal
+from .models import (
+    Client,
+    Destruction,
+    HealthNote,
+    LegalHold,
+    Photo,
+    RetentionPolicy,
+    RetentionProposal,
+)
 
 
 def held_ids(today: dt.date | None = None) -> set:
@@ -25,14 +33,20 @@ def held_ids(today: dt.date | None = None) -> set:
 
 
 def due(policy: RetentionPolicy, today: dt.date | None = None):
-    """Clients past the policy's years, with the day they went quiet."""
+    """Clients past the policy's years (for photos and health notes: those who still have
+    some), with the day they went quiet."""
     today = today or timezone.localdate()
     try:
         cutoff = today.replace(year=today.year - policy.years)
     except ValueError:  # 29 February
         cutoff = today.replace(year=today.year - policy.years, day=28)
-    return (Client.objects.annotate(quiet=Coalesce("last_visit", TruncDate("created_at")))
-            .filter(quiet__lt=cutoff).exclude(pk__in=held_ids(today)))
+    clients = (Client.objects.annotate(quiet=Coalesce("last_visit", TruncDate("created_at")))
+               .filter(quiet__lt=cutoff).exclude(pk__in=held_ids(today)))
+    if policy.key == Destruction.Scope.PHOTOS:
+        clients = clients.filter(pk__in=Photo.objects.values("client_id"))
+    elif policy.key == Destruction.Scope.HEALTH:
+        clients = clients.filter(pk__in=HealthNote.objects.values("client_id"))
+    return clients
 
 
 def propose(*, today: dt.date | None = None, progress=None) -> dict:
@@ -41,7 +55,8 @@ def propose(*, today: dt.date | None = None, progress=None) -> dict:
     made = carried = 0
     for policy in RetentionPolicy.objects.filter(enabled=True):
         open_ids = set(RetentionProposal.objects.filter(
-            state=RetentionProposal.State.PROPOSED).values_list("client_id", flat=True))
+            policy=policy, state=RetentionProposal.State.PROPOSED)
+            .values_list("client_id", flat=True))
         for client in due(policy, today).exclude(pk__in=open_ids).iterator():
             proposal = RetentionProposal.objects.create(
                 policy=policy, client_id=client.pk, client_code=client.code,
@@ -63,8 +78,9 @@ def approve(proposal: RetentionProposal, *, actor) -> RetentionProposal:
     if client is not None:
         done = destruction.destroy_now(
             client, actor=actor, basis=Destruction.Basis.RETENTION,
+            scope=proposal.policy.key,
             reason=f"retention: no visit since {proposal.inactive_since:%Y-%m-%d}, "
-                   f"policy {proposal.policy.years} years")
+                   f"policy {proposal.policy.key} {proposal.policy.years} years")
         proposal.destruction = done
     _decide(proposal, RetentionProposal.State.APPROVED, actor)
     return proposal

@@ -490,10 +490,15 @@ def destruction_certificate(request, pk):
     return response
 
 
+POLICY_ORDER = {"client": 0, "photos": 1, "health": 2}
+
+
 def _retention_page(request, *, policy_form=None, hold_form=None, status=200):
-    policy = RetentionPolicy.objects.get(key="client")
+    policies = sorted(RetentionPolicy.objects.all(), key=lambda p: POLICY_ORDER.get(p.key, 9))
+    forms = [(p, policy_form if policy_form is not None and policy_form.instance.pk == p.pk
+              else RetentionPolicyForm(instance=p, prefix=p.key)) for p in policies]
     return render(request, "records/retention.html", {
-        "policy": policy, "policy_form": policy_form or RetentionPolicyForm(instance=policy),
+        "policies": forms,
         "hold_form": hold_form or LegalHoldForm(),
         "proposals": RetentionProposal.objects.filter(
             state=RetentionProposal.State.PROPOSED).select_related("policy")[:500],
@@ -517,16 +522,16 @@ def retention_page(request):
 @require_http_methods(["POST"])
 def retention_policy(request):
     _owner_only(request)
-    policy = RetentionPolicy.objects.get(key="client")
-    form = RetentionPolicyForm(request.POST, instance=policy)
+    policy = get_object_or_404(RetentionPolicy, key=request.POST.get("key", "client"))
+    form = RetentionPolicyForm(request.POST, instance=policy, prefix=policy.key)
     if not form.is_valid():
         return _retention_page(request, policy_form=form, status=400)
     form.save()
     audit.record(actor=request.user, actor_label=request.user.get_username(), role=Role.OWNER,
                  action=actions.RETENTION_POLICY_CHANGE, outcome="allowed",
                  purpose=actions.DESTROY_CLIENT,
-                 detail={"years": policy.years, "automatic": policy.automatic,
-                         "enabled": policy.enabled})
+                 detail={"policy": policy.key, "years": policy.years,
+                         "automatic": policy.automatic, "enabled": policy.enabled})
     messages.success(request, _("The retention policy is saved."))
     return redirect("records:retention")
 

@@ -103,19 +103,53 @@ def test_a_legal_hold_stops_proposals_and_every_destruction(old_and_new, owner, 
 
 def test_bad_policy_and_hold_input_is_refused_with_a_message(owner, login, make_client):
     http = login(owner, reauthed=True)
-    refused = http.post("/clients/retention/policy/", {"years": "0", "enabled": "on"})
+    refused = http.post("/clients/retention/policy/", {"key": "client", "client-years": "0",
+                                                       "client-enabled": "on"})
     assert refused.status_code == 400 and "Between 1 and 50 years" in refused.content.decode()
     assert RetentionPolicy.objects.get(key="client").years == 7
     unknown = http.post("/clients/retention/holds/", {"code": "ZZ-9", "reason": "x",
                                                       "until": "2030-01-01"})
     assert unknown.status_code == 400 and "No client has this code" in unknown.content.decode()
-    saved = http.post("/clients/retention/policy/", {"years": "5", "enabled": "on"})
-    assert saved.status_code == 302 and RetentionPolicy.objects.get(key="client").years == 5
+    saved = http.post("/clients/retention/policy/", {"key": "photos", "photos-years": "2",
+                                                     "photos-enabled": "on"})
+    assert saved.status_code == 302 and RetentionPolicy.objects.get(key="photos").years == 2
+    assert RetentionPolicy.objects.get(key="client").years == 7
 
 
 @pytest.mark.parametrize("role", ["manager", "auditor"])
 def test_only_owners_see_retention(role, request, login):
     http = login(request.getfixturevalue(role), reauthed=True)
     assert http.get("/clients/retention/").status_code == 403
-    assert http.post("/clients/retention/policy/", {"years": "1"}).status_code == 403
+    assert http.post("/clients/retention/policy/", {"key": "client",
+                                                    "client-years": "1"}).status_code == 403
     assert RetentionPolicy.objects.get(key="client").years == 7
+
+
+def test_photos_and_health_notes_have_their_own_shorter_policies(client_record, owner):
+    import io
+
+    from records import services
+    from records.models import HealthNote, Photo
+    from tests.vault.conftest import jpeg_with_gps
+
+    services.photo_add(actor=owner, client=client_record, kind="before",
+                       taken_on=dt.date(2020, 1, 1), upload=io.BytesIO(jpeg_with_gps()))
+    today = timezone.localdate()
+    Client.objects.filter(pk=client_record.pk).update(last_visit=today - dt.timedelta(days=4 * 365))
+    assert retention.propose()["proposed"] == 1  # photos (3 years); not health (5), not all (7)
+    (photos,) = RetentionProposal.objects.all()
+    assert photos.policy.key == "photos"
+    retention.approve(photos, actor=owner)
+    assert not Photo.objects.filter(client_id=client_record.pk).exists()
+    assert HealthNote.objects.filter(client_id=client_record.pk).exists()
+    assert Client.objects.filter(pk=client_record.pk).exists()
+    certificate = photos.destruction.certificate["certificate"]
+    assert certificate["scope"] == "photos" and certificate["key_ids"] == []
+
+    Client.objects.filter(pk=client_record.pk).update(last_visit=today - dt.timedelta(days=6 * 365))
+    assert retention.propose()["proposed"] == 1  # now the health notes
+    health = RetentionProposal.objects.get(state="proposed")
+    assert health.policy.key == "health"
+    retention.approve(health, actor=owner)
+    assert not HealthNote.objects.filter(client_id=client_record.pk).exists()
+    assert Client.objects.filter(pk=client_record.pk).exists()  # the rest is kept

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ref = options["client"]
-        unfinished = Destruction.objects.filter(client_code=ref).exclude(
+        unfinished = Destruction.objects.filter(client_code=ref, scope=Destruction.Scope.CLIENT).exclude(
             state__in=[Destruction.State.REQUESTED, Destruction.State.CERTIFIED]).first()
         try:
             if unfinished is not None:  # a run that stopped: finish it
