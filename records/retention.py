@@ -25,6 +25,16 @@ from .models import (
     RetentionProposal,
 )
 
+DEFAULTS = {"client": 7, "photos": 3, "health": 5}  # years after the last visit
+
+
+def policies() -> list[RetentionPolicy]:
+    """The policies, the defaults added where missing (the migration adds them too)."""
+    for key, years in DEFAULTS.items():
+        RetentionPolicy.objects.get_or_create(key=key, defaults={"years": years})
+    return sorted(RetentionPolicy.objects.all(), key=lambda p: list(DEFAULTS).index(p.key)
+                  if p.key in DEFAULTS else 99)
+
 
 def held_ids(today: dt.date | None = None) -> set:
     today = today or timezone.localdate()
@@ -53,7 +63,7 @@ def propose(*, today: dt.date | None = None, progress=None) -> dict:
     """The nightly job: a proposal for each client past retention (once); an automatic
     policy's proposals are carried out at once."""
     made = carried = 0
-    for policy in RetentionPolicy.objects.filter(enabled=True):
+    for policy in [p for p in policies() if p.enabled]:
         open_ids = set(RetentionProposal.objects.filter(
             policy=policy, state=RetentionProposal.State.PROPOSED)
             .values_list("client_id", flat=True))

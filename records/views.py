@@ -490,11 +490,8 @@ def destruction_certificate(request, pk):
     return response
 
 
-POLICY_ORDER = {"client": 0, "photos": 1, "health": 2}
-
-
 def _retention_page(request, *, policy_form=None, hold_form=None, status=200):
-    policies = sorted(RetentionPolicy.objects.all(), key=lambda p: POLICY_ORDER.get(p.key, 9))
+    policies = retention.policies()
     forms = [(p, policy_form if policy_form is not None and policy_form.instance.pk == p.pk
               else RetentionPolicyForm(instance=p, prefix=p.key)) for p in policies]
     return render(request, "records/retention.html", {

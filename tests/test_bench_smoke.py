@@ -46,6 +46,11 @@ BENCHES = {
         "sign-in: authenticator code: p50 / p95", "work after sign-in, 8 sessions",
         "errors (failed requests, connection resets included)  0 ",
         "throughput once every session is signed in")),
+    "backup": ("bench/backup.py", (
+        "backup, lifecycle.backups.create.create() in-process, wall time",
+        "restore, manage.py backup_restore ID --database-url ... into empty databases",
+        "backup_verify ID (signature, every part's size and SHA-256), wall time",
+        "restore: what the command restored", "restore: where the rows' time goes")),
 }
 AUDIT = ("bench/audit.py", (
     "[PG] client page, recording vs _append stubbed, p95",

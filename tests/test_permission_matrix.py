@@ -452,9 +452,10 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     gone = make_client(full_name="已销毁", phone="13700000000")
     done = destruction.destroy_now(gone, actor=owner, basis="request", reason="matrix")
     # A proposal and a legal hold for the retention pages (of a client outside the matrix).
-    from records.models import LegalHold, RetentionPolicy, RetentionProposal
+    from records.models import LegalHold, RetentionProposal
+    from records.retention import policies
     proposal = RetentionProposal.objects.create(
-        policy=RetentionPolicy.objects.get(key="client"), client_id=uuid.uuid4(),
+        policy=policies()[0], client_id=uuid.uuid4(),
         client_code="ZZ-000001", inactive_since=dt.date(2015, 1, 1))
     hold = LegalHold.objects.create(client_id=uuid.uuid4(), client_code="ZZ-000002",
                                     reason="matrix", until=dt.date(2099, 1, 1), placed_by=owner)

@@ -75,3 +75,33 @@ def test_the_owner_starts_key_rotation_after_the_password(page, jobs_owner, make
     assert "成功" in page.inner_text("table.runs")
     run = JobRun.objects.get(job="kek-rotation")
     assert (run.status, run.trigger, run.requested_by) == ("succeeded", "owner", jobs_owner)
+
+
+def test_the_owner_approves_a_retention_proposal_and_reads_the_certificate(
+        page, jobs_owner, make_client, settings, tmp_path):
+    import datetime as dt
+
+    from records import retention
+    from records.models import Client
+
+    settings.DESTRUCTION_CERTIFICATE_DIR = tmp_path / "certificates"
+    old = make_client(full_name="久未到店", phone="13900007777")
+    Client.objects.filter(pk=old.pk).update(last_visit=dt.date(2015, 6, 1))
+    retention.propose()
+    StaticDevice.objects.create(user=jobs_owner, name="recovery", confirmed=True).token_set.create(
+        token="recovery-code-2")
+    sign_in_with(page, "owner", authenticator("owner"))
+    page.goto("/clients/retention/")
+    row = page.locator(f"#proposal-{old.code}-client")
+    assert "2015-06-01" in row.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button[value=approve]").click()
+    page.wait_for_url("**/accounts/reauth/**")
+    page.fill("#id_password", "correct-horse-battery-9")
+    page.fill("#id_token", "recovery-code-2")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/clients/retention/")
+    assert "已销毁" in page.inner_text(".messages")
+    assert not Client.objects.filter(pk=old.pk).exists()
+    page.click("text=销毁证明")
+    assert old.code in page.inner_text("main") and page.locator("#certificate-json").count() == 1
