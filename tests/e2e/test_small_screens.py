@@ -277,6 +277,8 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     check(screen, "job")
     page.goto("/clients/destructions/")
     check(screen, "destroyed clients")
+    page.goto("/clients/retention/")
+    check(screen, "retention")
 
     page.goto("/staff/people/")
     check(screen, "staff list")
