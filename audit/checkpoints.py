@@ -184,11 +184,18 @@ def _disagreement(heads: list[cpfile.Head], head: tuple[int, str],
     return None
 
 
-def check(verdict: chain.Verdict, *, every: bool) -> chain.Verdict:
+def check(verdict: chain.Verdict, *, every: bool, up_to: int | None = None) -> chain.Verdict:
     """The verdict of the chain's own links, held against the kept checkpoints: every one
     (`every`), or the latest. The first problem in seq order wins (the links' own, on a
-    tie); an intact verdict comes back with the number of checkpoints that agree."""
+    tie); an intact verdict comes back with the number of checkpoints that agree.
+
+    `up_to`: only the checkpoints at or before that event, for a copy restored from a
+    backup whose chain ended there (a restore drill): the checkpoints signed later describe
+    the salon's chain since, not the copy's."""
     heads, problems = _read_all(every)
+    if up_to is not None:
+        heads = [h for h in heads if h.seq <= up_to]
+        problems = [p for p in problems if p[0] <= up_to]
     heads, rolled_back = _binding(heads)
     if not verdict.ok:
         problems.insert(0, (verdict.first_bad_seq or 0, verdict.message))
@@ -207,21 +214,3 @@ def _explained(verdict: chain.Verdict, rolled_back: int) -> chain.Verdict:
     return replace(verdict, message=f"{verdict.message}; {rolled_back} earlier checkpoints "
                                     "describe a chain a restore rolled back (see the "
                                     "restore events)")
-
-
-def check_up_to(verdict: chain.Verdict, seq: int) -> chain.Verdict:
-    """As check(every=True), against the checkpoints at or before `seq` only: for a copy
-    restored from a backup whose chain ended at `seq` (a restore drill), the checkpoints
-    signed later describe the salon's chain since, not the copy's."""
-    heads, problems = _read_all(True)
-    heads, _rolled_back = _binding([h for h in heads if h.seq <= seq])
-    problems = [p for p in problems if p[0] <= seq]
-    if not verdict.ok:
-        problems.insert(0, (verdict.first_bad_seq or 0, verdict.message))
-    found = _disagreement(heads, _head(), _floor())
-    if found is not None:
-        problems.append(found)
-    if problems:
-        first, message = min(problems, key=lambda p: p[0])
-        return chain.Verdict(False, verdict.checked, first, message)
-    return replace(verdict, checkpoints=len(heads))

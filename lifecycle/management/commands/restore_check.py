@@ -25,8 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--sample", type=int, default=25)
 
     def handle(self, *args, **options):
-        verdict = checkpoints.check_up_to(integrity._verify_links(full=True, workers=1),
-                                          options["head"])
+        verdict = checkpoints.check(integrity._verify_links(full=True, workers=1),
+                                    every=True, up_to=options["head"])
         ids = list(Client.objects.values_list("pk", flat=True))
         chosen = random.Random().sample(ids, min(options["sample"], len(ids)))  # noqa: S311
         opened, values, files, unreadable, shredded = 0, 0, 0, [], 0
