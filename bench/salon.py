@@ -33,10 +33,10 @@ TEMPLATE = os.environ.get("BENCH_TEMPLATE", "")
 
 # -- setup -----------------------------------------------------------------------------
 def setup_django(var_dir: Path, *, database: str | None = None,
-                 vault_database: str | None = None) -> None:
+                 vault_database: str | None = None, settings: str = "bench.settings") -> None:
     """Point the embedded defaults at `var_dir` (SQLite there unless URLs are given)."""
     os.environ["SALON_VAULT_VAR"] = str(var_dir)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings
     # Plain HTTP on this machine, as `make run`: no redirect to HTTPS, no secure-only cookies.
     os.environ["SALON_VAULT_HTTPS"] = "false"
     for name, url in (("DATABASE_URL", database), ("VAULT_DATABASE_URL", vault_database)):
@@ -66,8 +66,13 @@ def prepare_databases() -> bool:
     return fresh
 
 
-def ensure_seeded(clients: int, fresh_keyring: bool, *, photos: int = 20) -> int:
-    """Seed the salon up to `clients` with records.demo.seed_demo, or reuse what is there."""
+def ensure_seeded(clients: int, fresh_keyring: bool, *, photos: int = 20,
+                  treatments_per_client: int | None = None) -> int:
+    """Seed the salon up to `clients` with records.demo.seed_demo, or reuse what is there.
+
+    `photos` counts before/after pairs (seed_demo's argument: two Photo rows each);
+    `treatments_per_client` sets the treatments of the clients seeded now (seed_demo's
+    default, 3 each, when None)."""
     from records import demo
     from records.models import Client
 
@@ -80,7 +85,10 @@ def ensure_seeded(clients: int, fresh_keyring: bool, *, photos: int = 20) -> int
         return have
     say(f"seeding {clients - have:,} clients with records.demo.seed_demo (several minutes at "
         f"100,000)...")
-    result = demo.seed_demo(clients=clients - have, photos=photos, stdout=sys.stdout)
+    treatments = None if treatments_per_client is None \
+        else (clients - have) * treatments_per_client
+    result = demo.seed_demo(clients=clients - have, treatments=treatments, photos=photos,
+                            stdout=sys.stdout)
     say(f"seeded {result.clients:,} clients, {result.treatments:,} treatments, "
         f"{result.photos} photos, {result.forms} forms in {result.seconds:.0f}s")
     return Client.objects.count()
