@@ -27,6 +27,9 @@ measures, one after the other:
   (bench/backup_restore/phases.py) whose steps are timed; --profile runs it under
   cProfile, and one more backup in this process too.
 
+--runs N makes N backups and N restores (each into new databases); the median of each
+counts.
+
 With --wait-quiet MINUTES each timed run waits first, up to MINUTES, for a 1-minute load
 average under 1.5 and no pytest process on the machine. The backups made are removed at
 the end; the salon stays with --keep DIR.

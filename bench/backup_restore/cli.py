@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
+import sys
 import time
 
 import bench.backup_restore
@@ -30,6 +32,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"treatments per client seeded (default {TREATMENTS})")
     parser.add_argument("--photos", type=int, default=PHOTOS,
                         help=f"photos seeded, in before/after pairs (default {PHOTOS:,})")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="backups and restores timed (each restore into new databases); "
+                             "the median counts (default 1)")
     parser.add_argument("--no-phases", action="store_true",
                         help="skip the second restore whose steps are timed")
     parser.add_argument("--profile", type=int, nargs="?", const=16, default=0, metavar="N",
@@ -41,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--prepare-only", action="store_true",
                         help="seed the salon, then stop (with --keep DIR)")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     if args.quick:
         args.clients, args.treatments, args.photos = QUICK
     return args
@@ -48,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # Stopped with SIGTERM, the bench still removes its backups and scratch databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     measured_code = code_version(("lifecycle", "audit", "records", "vault"))
     with scratch("backup", keep=args.keep, postgresql=args.db == "postgresql",
                  quick=args.quick) as place:
@@ -101,29 +110,35 @@ def measure(args: argparse.Namespace, place: Scratch) -> None:
     from bench.backup_restore import make, restoring
     from bench.backup_restore.report import add_results
 
-    wait_quiet("the backup", args.wait_quiet)
-    say("backing up (create.create())...")
-    backup = make.back_up()
+    backups: list[make.BackupRun] = []
     try:
+        for number in range(1, args.runs + 1):
+            wait_quiet(f"backup {number}", args.wait_quiet)
+            say(f"backing up (create.create()), run {number} of {args.runs}...")
+            backups.append(make.back_up())
+        backup_id = backups[-1].id
         wait_quiet("backup_verify", args.wait_quiet)
-        verified = restoring.verify(backup.id)
-        with restoring.target(place, "restored") as into:
-            wait_quiet("the restore", args.wait_quiet)
-            say("restoring (manage.py backup_restore)...")
-            restored = restoring.restore(backup.id, into)
+        verified = restoring.verify(backup_id)
+        restores = []
+        for number in range(1, args.runs + 1):
+            with restoring.target(place, "restored") as into:
+                wait_quiet(f"restore {number}", args.wait_quiet)
+                say(f"restoring (manage.py backup_restore), run {number} of {args.runs}...")
+                restores.append(restoring.restore(backup_id, into))
         phases = None
         if not args.no_phases:
             with restoring.target(place, "phases") as into:
                 wait_quiet("the timed-steps restore", args.wait_quiet)
                 say("restoring once more, restore() with its steps timed...")
-                phases = restoring.timed_restore(backup.id, into, profile=args.profile)
-        add_results(backup, verified, restored, phases, postgresql=bool(place.databases))
+                phases = restoring.timed_restore(backup_id, into, profile=args.profile)
+        add_results(backups, verified, restores, phases, postgresql=bool(place.databases))
         if args.profile:
             make.profile_backup(args.profile)
             if phases is not None:
                 print(phases.profile)
     finally:
-        make.remove(backup.id)
+        for backup in backups:
+            make.remove(backup.id)
 
 
 def wait_quiet(what: str, minutes: float) -> None:

@@ -17,6 +17,7 @@ from bench.common import say
 class Part:
     name: str  # table, or "files"
     seconds: float
+    cpu: float  # of this process: the rest is waiting (for the database server, the disk)
     rows: int = 0
     files: int = 0
     bytes: int = 0
@@ -43,9 +44,10 @@ def back_up() -> BackupRun:
     connections.close_all()  # as a fresh process: no connection or transaction held
     plan = [m._meta.db_table for m in create.tables("default")] + \
         [m._meta.db_table for m in create.tables("vault")]
-    marks: list[float] = []
+    marks: list[tuple[float, float]] = []
     began, began_cpu = time.perf_counter(), time.process_time()
-    made = create.create(progress=lambda done, total: marks.append(time.perf_counter()))
+    made = create.create(progress=lambda done, total: marks.append(
+        (time.perf_counter(), time.process_time())))
     wall, cpu = time.perf_counter() - began, time.process_time() - began_cpu
     if len(marks) != len(plan) + 1:
         raise SystemExit(f"create() reported {len(marks)} parts, {len(plan) + 1} expected")
@@ -53,12 +55,12 @@ def back_up() -> BackupRun:
         manifest = json.loads(fh.read())
     by_name = {p.get("table", "files"): p for p in manifest["parts"]}
     run = BackupRun(made.id, wall, cpu, made.parts, made.rows, made.files, made.bytes,
-                    manifest=began + wall - marks[-1])
-    previous = began
+                    manifest=began + wall - marks[-1][0])
+    previous = (began, began_cpu)
     for name, mark in zip([*plan, "files"], marks, strict=True):
         part = by_name[name]
-        run.timed.append(Part(name, mark - previous, part.get("rows", 0), part.get("files", 0),
-                              part["bytes"]))
+        run.timed.append(Part(name, mark[0] - previous[0], mark[1] - previous[1],
+                              part.get("rows", 0), part.get("files", 0), part["bytes"]))
         previous = mark
     # The first part's time holds the snapshots' opening too: small, and said in the doc.
     say(f"backup {made.id}: {made.parts} parts, {made.rows:,} rows, {made.files:,} files, "

@@ -8,9 +8,9 @@ the new empty databases, VAULT_FILES_ROOT, the salon's keyring and SALON_VAULT_V
 
 Each step of restore() is wrapped in a timer on its module (verify, the schema and ledger
 checks, migrate, the rows, the files, the shred ledger, the audit event), each table's
-load too, and inside the loads the age decryption and the SQL statements (an execute
-wrapper on both connections) are added up: the rest of a load is Python (gunzip, JSON,
-values prepared for the driver). The last line printed is the figures as JSON.
+load too, and inside the loads the age decryption, the SQL statements (an execute wrapper
+on both connections) and the commits (deferred foreign keys are checked then) are added
+up: the rest of a load is Python (gunzip, JSON, values prepared for the driver). The last line printed is the figures as JSON.
 """
 
 from __future__ import annotations
@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.ExitStack() as stack:
         for alias in ("default", "vault"):
             stack.enter_context(connections[alias].execute_wrapper(timers))
+            # The commit of the rows' transaction: deferred foreign keys are checked then.
+            connections[alias].commit = timers.wrap(
+                lambda *_: f"commit, {timers.stack[-1]}", connections[alias].commit)
         if args.profile:
             import cProfile
 

@@ -67,7 +67,7 @@ def create(*, progress: Progress | None = None) -> Made:
     plan = [("data", m) for m in tables("default")] + [("keystore", m) for m in tables("vault")]
     total = len(plan) + 1
     parts: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="sv-backup-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="backup-", dir=scratch_root()) as scratch:
         with _snapshot("default") as records, _snapshot("vault") as keys:
             readers = {"data": records, "keystore": keys}
             head = _audit_head(records)
@@ -214,8 +214,21 @@ def _write_manifest(backup_id: str, manifest: dict) -> None:
     storage.save(store.path(backup_id, archive.MANIFEST), File(io.BytesIO(body)))
 
 
+def scratch_root() -> Path:
+    """Where a backup's parts wait to be encrypted: under VAR_DIR, owner-only, and emptied
+    by the next run when a killed one left something there (`sweep`)."""
+    root = Path(settings.VAR_DIR) / "backup-scratch"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return root
+
+
 def sweep() -> list[str]:
-    """Remove backups stopped before their manifest was written (a killed run)."""
+    """Remove backups stopped before their manifest was written (a killed run), and what
+    such a run left in the scratch folder."""
+    import shutil
+
+    for leftover in scratch_root().iterdir():
+        shutil.rmtree(leftover, ignore_errors=True)
     storage = store.storage()
     try:
         folders, _files = storage.listdir("")

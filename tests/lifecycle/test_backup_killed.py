@@ -38,4 +38,5 @@ def test_a_backup_killed_half_way_is_never_listed_and_is_swept_by_the_next(scrat
     made = salon("manage.py", "backup_create").stdout.splitlines()
     assert f"removed unfinished backup {unfinished}" in made
     assert [p.name for p in backups.iterdir()] == [made[-1]]
+    assert not list((salon.var / "backup-scratch").iterdir())  # the killed run's parts too
     assert "verified" in salon("manage.py", "backup_verify", made[-1]).stdout
