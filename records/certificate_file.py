@@ -63,10 +63,23 @@ def parse_public_key(text: str) -> Ed25519PublicKey:
         raise InvalidCertificate("not an Ed25519 public key (base64 or hex)") from None
 
 
-def verify(data: bytes, public: Ed25519PublicKey) -> dict:
-    """The certificate's statement, or InvalidCertificate."""
+def from_pdf(data: bytes) -> dict:
+    """The signed certificate a certificate PDF carries as its attachment (stored
+    uncompressed, so no PDF library is needed to find it)."""
+    start = data.find(b'{\n "certificate"')
+    if start < 0:
+        raise InvalidCertificate("this PDF carries no signed certificate")
     try:
-        signed = json.loads(data)
+        signed, _ = json.JSONDecoder().raw_decode(data[start:].decode("utf-8", "replace"))
+    except ValueError:
+        raise InvalidCertificate("the certificate attached to this PDF is damaged") from None
+    return signed
+
+
+def verify(data: bytes, public: Ed25519PublicKey) -> dict:
+    """The certificate's statement (from the JSON file or the PDF), or InvalidCertificate."""
+    try:
+        signed = from_pdf(data) if data.startswith(b"%PDF") else json.loads(data)
         statement, signature = signed["certificate"], bytes.fromhex(signed["signature"])
         if statement.get("format") != FORMAT:
             raise InvalidCertificate("not a destruction certificate")

@@ -13,6 +13,7 @@ Audit events are kept: they hold ids and metadata, no plaintext.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from .models import (
     Treatment,
 )
 
+log = logging.getLogger(__name__)
 State = Destruction.State
 FILE_FIELDS = ((Photo, ("image", "thumbnail")), (ClientForm, ("document",)))
 
@@ -61,8 +63,7 @@ def request(client: Client, *, actor, basis: str, reason: str,
     if hold is not None:
         raise NotDestroyable(f"{client.code} is under a legal hold until {hold.until:%Y-%m-%d} "
                              f"({hold.reason}); lift it first")
-    running = Destruction.objects.filter(client_id=client.pk, scope=scope).exclude(
-        state__in=[State.REQUESTED, State.CERTIFIED]).first()
+    running = unfinished().filter(client_id=client.pk, scope=scope).first()
     if running is not None:
         raise NotDestroyable(f"{client.code} is already being destroyed ({running.state})")
     destruction = Destruction.objects.create(
@@ -85,9 +86,25 @@ def approve(destruction: Destruction, *, actor) -> Destruction:
 def destroy_now(client: Client, *, actor, basis: str, reason: str,
                 scope: str = Destruction.Scope.CLIENT) -> Destruction:
     """Destroy at once: an owner's one client (e.g. after a deletion request), or what a
-    retention proposal was approved for."""
-    destruction = request(client, actor=actor, basis=basis, reason=reason, scope=scope)
-    return run(approve(destruction, actor=actor))
+    retention proposal was approved for. A destruction of the same client that a crash
+    stopped half-way is finished instead of refused."""
+    stopped = unfinished().filter(client_id=client.pk, scope=scope).first()
+    if stopped is not None:
+        return run(stopped)
+    with transaction.atomic():  # never a request left behind without its approval
+        destruction = approve(request(client, actor=actor, basis=basis, reason=reason,
+                                      scope=scope), actor=actor)
+    return run(destruction)
+
+
+def unfinished():
+    """Destructions approved and begun but not certified: a crash stopped them."""
+    return Destruction.objects.exclude(state__in=[State.REQUESTED, State.CERTIFIED])
+
+
+def finish_unfinished() -> list[Destruction]:
+    """Finish every destruction a crash stopped (the retention job does this first)."""
+    return [run(d) for d in unfinished().order_by("requested_at")]
 
 
 def run(destruction: Destruction) -> Destruction:
@@ -106,6 +123,7 @@ def _advance(destruction: Destruction, state: str, **fields) -> None:
         setattr(destruction, name, value)
     destruction.state = state
     destruction.save(update_fields=["state", *fields])
+    log.info("destruction %s of %s: %s", destruction.pk, destruction.client_code, state)
 
 
 def _shred(d: Destruction) -> None:

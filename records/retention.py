@@ -60,39 +60,52 @@ def due(policy: RetentionPolicy, today: dt.date | None = None):
 
 
 def propose(*, today: dt.date | None = None, progress=None) -> dict:
-    """The nightly job: a proposal for each client past retention (once); an automatic
-    policy's proposals are carried out at once."""
-    made = carried = 0
+    """The nightly job: first finish any destruction a crash stopped, then a proposal for
+    each client past retention (once); an automatic policy's open proposals are carried out
+    at once. Converges when run again after a kill at any point."""
+    progress = progress or (lambda done, total: None)
+    finished = destruction.finish_unfinished()
+    made = 0
     for policy in [p for p in policies() if p.enabled]:
         open_ids = set(RetentionProposal.objects.filter(
             policy=policy, state=RetentionProposal.State.PROPOSED)
             .values_list("client_id", flat=True))
         for client in due(policy, today).exclude(pk__in=open_ids).iterator():
-            proposal = RetentionProposal.objects.create(
+            RetentionProposal.objects.create(
                 policy=policy, client_id=client.pk, client_code=client.code,
                 inactive_since=client.quiet)
             made += 1
-            if policy.automatic:
-                approve(proposal, actor=None)
-                carried += 1
-    return {"proposed": made, "destroyed_automatically": carried,
+    automatic = list(RetentionProposal.objects.filter(
+        policy__automatic=True, policy__enabled=True, state=RetentionProposal.State.PROPOSED)
+        .select_related("policy").order_by("proposed_at"))
+    progress(0, len(automatic))
+    for done, proposal in enumerate(automatic, 1):
+        approve(proposal, actor=None)
+        progress(done, len(automatic))
+    return {"proposed": made, "destroyed_automatically": len(automatic),
+            "finished_after_a_stop": len(finished),
             "awaiting": RetentionProposal.objects.filter(
                 state=RetentionProposal.State.PROPOSED).count()}
 
 
 def approve(proposal: RetentionProposal, *, actor) -> RetentionProposal:
-    """Destroy the proposed client (refused while a legal hold stands)."""
+    """Destroy the proposed client (refused while a legal hold stands). The decision and
+    the approved destruction are saved together before any data goes, so a crash leaves a
+    destruction the next run finishes."""
     if proposal.state != RetentionProposal.State.PROPOSED:
         return proposal
     client = Client.objects.select_related("location").filter(pk=proposal.client_id).first()
-    if client is not None:
-        done = destruction.destroy_now(
-            client, actor=actor, basis=Destruction.Basis.RETENTION,
-            scope=proposal.policy.key,
-            reason=f"retention: no visit since {proposal.inactive_since:%Y-%m-%d}, "
-                   f"policy {proposal.policy.key} {proposal.policy.years} years")
-        proposal.destruction = done
-    _decide(proposal, RetentionProposal.State.APPROVED, actor)
+    with transaction.atomic():
+        if client is not None:
+            proposal.destruction = destruction.approve(destruction.request(
+                client, actor=actor, basis=Destruction.Basis.RETENTION,
+                scope=proposal.policy.key,
+                reason=f"retention: no visit since {proposal.inactive_since:%Y-%m-%d}, "
+                       f"policy {proposal.policy.key} {proposal.policy.years} years"),
+                actor=actor)
+        _decide(proposal, RetentionProposal.State.APPROVED, actor)
+    if proposal.destruction is not None:
+        proposal.destruction = destruction.run(proposal.destruction)
     return proposal
 
 

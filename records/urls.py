@@ -23,6 +23,8 @@ urlpatterns = [
     path("destructions/<uuid:pk>/", views.destruction_detail, name="destruction_detail"),
     path("destructions/<uuid:pk>/certificate.json", views.destruction_certificate,
          name="destruction_certificate"),
+    path("destructions/<uuid:pk>/certificate.pdf", views.destruction_certificate_pdf,
+         name="destruction_certificate_pdf"),
     path("<uuid:pk>/assign/", views.client_assign, name="client_assign"),
     path("<uuid:pk>/treatments/new/", views.treatment_add, name="treatment_add"),
     path("<uuid:pk>/photos/new/", views.photo_add, name="photo_add"),

@@ -23,13 +23,13 @@ from access import services as access_services
 from access.auth_views import reauth_required
 from access.forms import BreakGlassForm
 from access.models import Location, Role
-from audit import actions
+from audit import actions, checkpoints
 from audit import services as audit
 from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from . import destruction, rekey, retention, selectors, services
+from . import certificate_pdf, destruction, rekey, retention, selectors, services
 from .forms import (
     AssignForm,
     ClientRecordForm,
@@ -487,6 +487,20 @@ def destruction_certificate(request, pk):
     response = HttpResponse(dumps(done.certificate), content_type="application/json")
     response["Content-Disposition"] = (f'attachment; filename="destruction-{done.client_code}-'
                                        f'{done.pk}.json"')
+    return response
+
+
+@login_required
+@require_GET
+def destruction_certificate_pdf(request, pk):
+    """The certificate as a PDF in the owner's language, the signed JSON attached inside."""
+    _owner_only(request)
+    done = get_object_or_404(Destruction, pk=pk, state=Destruction.State.CERTIFIED)
+    response = HttpResponse(certificate_pdf.render(done.certificate,
+                                                   public_key=checkpoints.public_key()),
+                            content_type="application/pdf")
+    response["Content-Disposition"] = (f'attachment; filename="destruction-{done.client_code}-'
+                                       f'{done.pk}.pdf"')
     return response
 
 

@@ -408,7 +408,8 @@ LOGGING = {
                     "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # fontTools (fpdf2's font subsetting) reports every table it touches at INFO.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "fontTools": {"level": "WARNING"}},
 }
 
 DEMO_PASSWORD = envstr("SALON_VAULT_DEMO_PASSWORD") or ""

@@ -4,6 +4,7 @@ a destruction stopped half-way is finished by the next run."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 import json
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.core.management import CommandError, call_command
+from pypdf import PdfReader
 
 from access import services as access_services
 from audit import actions, checkpoints
@@ -153,6 +156,58 @@ def test_an_owner_destroys_a_client_in_the_browser_after_the_password(doomed, ow
     assert client.code in http.get("/clients/destructions/").content.decode()
     assert AccessEvent.objects.filter(action=actions.CLIENT_DESTROY_APPROVE, actor=owner,
                                       client_id=client.pk).exists()
+
+
+@pytest.mark.parametrize(("language", "title", "basis"), [
+    ("zh-hans", "销毁证明", "客户的删除请求"),
+    ("en", "Certificate of destruction", "the client's deletion request"),
+])
+def test_the_certificate_downloads_as_a_pdf_in_the_owners_language(
+        doomed, owner, login, tmp_path, language, title, basis):
+    client, _ = doomed
+    destroy(client.code)
+    record = Destruction.objects.get(client_id=client.pk)
+    http = login(owner)
+    http.cookies["django_language"] = language
+    assert "certificate-pdf" in http.get(f"/clients/destructions/{record.pk}/").content.decode()
+    download = http.get(f"/clients/destructions/{record.pk}/certificate.pdf")
+    assert download["Content-Type"] == "application/pdf"
+    assert download["Content-Disposition"].startswith("attachment")
+    pdf = PdfReader(io.BytesIO(download.content))
+    text = "".join(page.extract_text() for page in pdf.pages)
+    for words in (title, basis, client.code, "客户要求删除个人信息", record.key_ids[0],
+                  record.certificate["certificate"]["key_id"]):
+        assert words in text
+    assert "李娜" not in text and "13812345678" not in text  # it names no person
+    # The signed statement rides inside; the PDF itself verifies, and a changed one does not.
+    attached = pdf.attachments[f"destruction-{client.code}-{record.pk}.json"][0]
+    assert json.loads(attached) == record.certificate
+    path = tmp_path / "certificate.pdf"
+    path.write_bytes(download.content)
+    out = StringIO()
+    call_command("certificate_verify", str(path), stdout=out)
+    assert out.getvalue().splitlines()[-1].startswith("valid") and client.code in out.getvalue()
+    path.write_bytes(download.content.replace(b'"scope": "client"', b'"scope": "photos"'))
+    with pytest.raises(CommandError, match="signature does not verify"):
+        call_command("certificate_verify", str(path), stdout=StringIO())
+    assert certificate_file.main([str(path), "--public-key", base64.b64encode(
+        checkpoints.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()]) == 1
+
+
+def test_a_pdf_without_a_certificate_is_refused(tmp_path):
+    path = tmp_path / "other.pdf"
+    path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    with pytest.raises(CommandError, match="carries no signed certificate"):
+        call_command("certificate_verify", str(path), stdout=StringIO())
+
+
+def test_other_roles_cannot_download_certificates(doomed, manager, login):
+    client, _ = doomed
+    destroy(client.code)
+    record = Destruction.objects.get(client_id=client.pk)
+    http = login(manager)
+    for suffix in ("certificate.pdf", "certificate.json", ""):
+        assert http.get(f"/clients/destructions/{record.pk}/{suffix}").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["manager", "stylist"])
