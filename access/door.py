@@ -165,6 +165,22 @@ def open_for_system(*, actor: str, purpose: str, subjects: Sequence[uuid.UUID] |
         yield Opening(ceilings, event)
 
 
+@contextmanager
+def open_for_client_self(*, client, purpose: str, action: str, ceiling: int = DataClass.L2,
+                         detail: dict | None = None) -> Iterator[Opening]:
+    """Open one client's own record for that client, on their page reached by a signed link:
+    recorded as the client (role "client"), never wider than that one subject."""
+    label = f"client:{client.code}"
+    event = audit.record(
+        actor=None, actor_label=label, role="client", action=action, outcome="allowed",
+        client_id=client.pk, client_code=client.code, location_code=_location_code(client),
+        data_class=ceiling, purpose=purpose, detail=detail)
+    ceilings = {client.pk: ceiling}
+    with vault_scope._open(ceilings=ceilings, default_ceiling=DataClass.NONE, actor=label,
+                           purpose=purpose, may_create_keys=False):
+        yield Opening(ceilings, event)
+
+
 def record_denied(*, user, action: str, purpose: str = "", client_id=None) -> None:
     audit.record(actor=user, actor_label=_label(user), role=policy.role_of(user),
                  action=action, outcome="denied", client_id=client_id, purpose=purpose)

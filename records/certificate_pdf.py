@@ -26,6 +26,7 @@ COUNT_LABELS = {
     "clientform": lambda: _("signed forms"),
     "beautyprofile": lambda: _("beauty profile"),
     "healthnote": lambda: _("health notes"),
+    "consentevent": lambda: _("consent records"),
     "files": lambda: _("files"),
     "grants_revoked": lambda: _("access grants revoked"),
 }

@@ -33,6 +33,7 @@ from .models import (
     BeautyProfile,
     Client,
     ClientForm,
+    ConsentEvent,
     Destruction,
     HealthNote,
     LegalHold,
@@ -42,7 +43,8 @@ from .models import (
 
 log = logging.getLogger(__name__)
 State = Destruction.State
-FILE_FIELDS = ((Photo, ("image", "thumbnail")), (ClientForm, ("document",)))
+FILE_FIELDS = ((Photo, ("image", "thumbnail")), (ClientForm, ("document",)),
+               (ConsentEvent, ("signature",)))
 
 
 class NotDestroyable(Exception):
@@ -163,7 +165,7 @@ def _delete_rows(d: Destruction) -> None:
             _advance(d, State.ROWS_DELETED, counts=counts, destroyed_at=timezone.now())
         return
     with transaction.atomic():
-        for model in (Treatment, Photo, ClientForm, BeautyProfile, HealthNote):
+        for model in (Treatment, Photo, ClientForm, BeautyProfile, HealthNote, ConsentEvent):
             counts[model._meta.model_name] = model.objects.filter(client_id=d.client_id).count()
         counts["grants_revoked"] = access_services.client_forgotten(d.client_id)
         counts["client"] = Client.objects.filter(pk=d.client_id).delete()[1].get(

@@ -331,3 +331,106 @@ class RetentionProposal(models.Model):
 
     def __str__(self) -> str:
         return f"retention of {self.client_code} ({self.state})"
+
+
+class ConsentEvent(PersonalData):
+    """A client's consent to one purpose given or withdrawn, with its evidence. Append-only:
+    the current state of a purpose is its latest event (records/consent.py)."""
+
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    class Purpose(models.TextChoices):
+        SERVICE = "service", _("Service records")
+        HEALTH = "health", _("Health data")
+        PHOTOS = "photos", _("Record photos")
+        PORTFOLIO = "portfolio", _("Portfolio or marketing use of photos")
+        MARKETING = "marketing", _("Marketing messages")
+        TRANSFER = "transfer", _("Transfer to a future owner of the salon")
+
+    class Action(models.TextChoices):
+        GIVEN = "given", _("given")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Channel(models.TextChoices):
+        IN_PERSON = "in_person", _("in person, signed on the salon's tablet")
+        PAPER = "paper", _("on a paper form")
+        CLIENT_PAGE = "client_page", _("on the client's own page")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    at = models.DateTimeField(_("when"), db_index=True)
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    notice_version = models.PositiveIntegerField(_("privacy notice version"), null=True,
+                                                 blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    # The client's (or guardian's) signature drawn on the tablet: a PNG, sealed.
+    signature = EncryptedFileField(data_class=L2)
+    # For a client under 14 (PIPL Art. 31): who consented on their behalf.
+    guardian_name = EncryptedTextField(_("guardian"), data_class=L2)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["client", "purpose", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.action} for {self.client_id}"
+
+
+class PrivacyNotice(models.Model):
+    """A version of the salon's privacy notice, in both languages. The purposes, data
+    categories and retention periods are not typed here: the notice page reads them from
+    the consent purposes, the data classes and the retention policies."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    body_zh = models.TextField(_("notice (Chinese)"))
+    body_en = models.TextField(_("notice (English)"))
+    contact = models.CharField(_("privacy contact"), max_length=300)
+    changes_zh = models.TextField(_("what changed (Chinese)"), blank=True)
+    changes_en = models.TextField(_("what changed (English)"), blank=True)
+    needs_reconsent = models.BooleanField(
+        _("clients must consent again"), default=False,
+        help_text=_("For a change in purposes: consents given under earlier versions are "
+                    "asked for again."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(_("published"), null=True, blank=True, db_index=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("privacy notice")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"privacy notice v{self.version}"
+
+
+class NoticeAcknowledgement(models.Model):
+    """A client was told of a notice version and acknowledged it."""
+
+    class Channel(models.TextChoices):
+        IN_PERSON = "in_person", _("in person")
+        CLIENT_PAGE = "client_page", _("on the client's own page")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="acknowledgements")
+    version = models.PositiveIntegerField()
+    at = models.DateTimeField(auto_now_add=True)
+    channel = models.CharField(max_length=12, choices=Channel.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "version"],
+                                               name="one_acknowledgement_per_version")]
+        indexes = [models.Index(fields=["version", "client"])]
+
+    def __str__(self) -> str:
+        return f"notice v{self.version} acknowledged by {self.client_id}"

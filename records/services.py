@@ -15,9 +15,10 @@ from access.models import Location
 from audit import actions
 from vault import blind
 from vault.classes import DataClass
+from vault.errors import IntegrityError
 from vault.fields import data_classes
 
-from . import tasks, uploads
+from . import consent, tasks, uploads
 from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 
 # The fields staff write, each with the data class its model field declares.
@@ -59,9 +60,23 @@ def _apply(client: Client, data: dict) -> None:
             row = getattr(client, related)
         except model.DoesNotExist:
             row = model(client=client)
+        if (model is HealthNote and any(data[name] for name in names)
+                and consent.is_withdrawn(client.pk, consent.Purpose.HEALTH)
+                and any(_differs(row, name, data[name]) for name in names)):
+            # New health data after the client withdrew consent to it: refused.
+            raise consent.ConsentWithdrawn(consent.Purpose.HEALTH)
         for name in names:
             setattr(row, name, data[name] or None)
         row.save()
+
+
+def _differs(row, name: str, value) -> bool:
+    if not value:
+        return False
+    try:
+        return getattr(row, name) != value
+    except IntegrityError:  # a damaged stored value: the new one would replace it
+        return True
 
 
 def client_create(*, actor, location: Location, data: dict, assigned_staff=None) -> Client:
@@ -132,6 +147,7 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
                   products: list[str] | None = None, colour_formula: str = "", notes: str = "",
                   price: Decimal | None = None,
                   decider: policy.Decider | None = None) -> Treatment:
+    consent.check_allowed(client.pk, consent.Purpose.SERVICE)
     with door.open_client(user=actor, client=client, purpose=actions.RECORD_TREATMENT,
                           action=actions.TREATMENT_CREATE, want=DataClass.L3,
                           decider=decider), transaction.atomic():
@@ -149,6 +165,7 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
 def photo_add(*, actor, client: Client, upload, kind: str, taken_on: dt.date,
               treatment: Treatment | None = None,
               decider: policy.Decider | None = None) -> Photo:
+    consent.check_allowed(client.pk, consent.Purpose.PHOTOS)
     clean = uploads.clean_photo(upload)
     # In a transaction, so that a failed insert takes the sealed file it wrote with it.
     with door.open_client(user=actor, client=client, purpose=actions.ADD_PHOTO,
