@@ -181,6 +181,21 @@ def open_for_client_self(*, client, purpose: str, action: str, ceiling: int = Da
         yield Opening(ceilings, event)
 
 
+@contextmanager
+def open_case_file(*, user, subjects: Sequence[uuid.UUID], purpose: str, action: str,
+                   ceiling: int = DataClass.L3, detail: dict | None = None) -> Iterator[Opening]:
+    """Open what clients wrote in a rights request or complaint, for the owner or manager
+    handling it (the caller has checked the role): recorded with the user as actor."""
+    event = audit.record(
+        actor=user, actor_label=_label(user), role=policy.role_of(user), action=action,
+        outcome="allowed", subjects=subjects, data_class=ceiling, purpose=purpose,
+        detail=detail)
+    ceilings = dict.fromkeys(subjects, ceiling)
+    with vault_scope._open(ceilings=ceilings, default_ceiling=DataClass.NONE,
+                           actor=_label(user), purpose=purpose, may_create_keys=True):
+        yield Opening(ceilings, event)
+
+
 def record_denied(*, user, action: str, purpose: str = "", client_id=None) -> None:
     audit.record(actor=user, actor_label=_label(user), role=policy.role_of(user),
                  action=action, outcome="denied", client_id=client_id, purpose=purpose)

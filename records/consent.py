@@ -34,7 +34,7 @@ from audit import actions
 from vault.classes import DataClass
 
 from . import notices
-from .models import Client, ConsentEvent, Destruction, Photo
+from .models import Client, ConsentEvent, Destruction, Photo, Restriction
 
 Purpose = ConsentEvent.Purpose
 Action = ConsentEvent.Action
@@ -88,8 +88,23 @@ def withdrawn_ids(purpose: str, client_ids) -> set:
     return {cid for cid, action in latest.items() if action == Action.WITHDRAWN}
 
 
+class Restricted(PermissionError):
+    """The client asked for processing to be restricted: nothing new is recorded."""
+
+    def __init__(self):
+        super().__init__(_("The client asked for the use of their data to be restricted: "
+                           "nothing new is recorded until the restriction is lifted."))
+
+
+def is_restricted(client_id) -> bool:
+    return Restriction.objects.filter(client_id=client_id, lifted_at__isnull=True).exists()
+
+
 def check_allowed(client_id, purpose: str) -> None:
-    """Raise ConsentWithdrawn if the client withdrew consent to the purpose."""
+    """Raise ConsentWithdrawn if the client withdrew consent to the purpose, Restricted if
+    the client restricted processing."""
+    if is_restricted(client_id):
+        raise Restricted()
     if is_withdrawn(client_id, purpose):
         raise ConsentWithdrawn(purpose)
 

@@ -434,3 +434,24 @@ class NoticeAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"notice v{self.version} acknowledged by {self.client_id}"
+
+
+class Restriction(models.Model):
+    """The client asked for the processing of their data to be restricted (PIPL Art. 44):
+    while it stands nothing new is recorded about them; the record is kept as it is."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="restrictions")
+    reason = models.CharField(_("reason"), max_length=500)
+    placed_at = models.DateTimeField(auto_now_add=True)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return f"restriction of {self.client_id}"

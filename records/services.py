@@ -61,10 +61,9 @@ def _apply(client: Client, data: dict) -> None:
         except model.DoesNotExist:
             row = model(client=client)
         if (model is HealthNote and any(data[name] for name in names)
-                and consent.is_withdrawn(client.pk, consent.Purpose.HEALTH)
                 and any(_differs(row, name, data[name]) for name in names)):
             # New health data after the client withdrew consent to it: refused.
-            raise consent.ConsentWithdrawn(consent.Purpose.HEALTH)
+            consent.check_allowed(client.pk, consent.Purpose.HEALTH)
         for name in names:
             setattr(row, name, data[name] or None)
         row.save()
@@ -196,6 +195,8 @@ def photo_make_thumbnail(*, photo_id: uuid.UUID | str) -> bool:
 
 def form_add(*, actor, client: Client, upload, kind: str, signed_on: dt.date,
              decider: policy.Decider | None = None) -> ClientForm:
+    if consent.is_restricted(client.pk):
+        raise consent.Restricted()
     clean = uploads.clean_form_document(upload)
     with door.open_client(user=actor, client=client, purpose=actions.ADD_FORM,
                           action=actions.FORM_CREATE, want=DataClass.L4,

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "audit",
     "access",
     "records",
+    "rights",
     "transfer",
     "lifecycle",
 ]

@@ -24,6 +24,8 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("clients/", include("records.urls")),
     path("jobs/", include("lifecycle.urls")),
+    path("rights/", include("rights.urls")),
+    path("", include("rights.public_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
