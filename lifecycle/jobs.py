@@ -97,6 +97,7 @@ HOUSEKEEPING: dict[str, tuple[Promise, bool]] = {
     "audit-checkpoint": (_("Sign an audit checkpoint"), True),
     "audit-prune-daily": (_("Prune audit events past retention"), True),
     "audit-detect-anomalies": (_("Look for unusual access"), True),
+    "rights-remind": (_("Remind owners of rights requests due"), True),
 }
 
 

@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from records.models import PersonalData
 from vault.classes import DataClass
-from vault.fields import EncryptedTextField
+from vault.fields import EncryptedJSONField, EncryptedTextField
 
-L3 = DataClass.L3
+L3, L4 = DataClass.L3, DataClass.L4
 
 
 class Channel(models.TextChoices):
@@ -74,6 +74,8 @@ class RightsRequest(PersonalData):
                                             on_delete=models.SET_NULL, related_name="+")
     identity_checked_at = models.DateTimeField(null=True, blank=True)
     response = EncryptedTextField(_("response to the client"), data_class=L3)
+    # A correction's old and new values ({field: [old, new]}), sealed like the record.
+    corrections = EncryptedJSONField(_("corrections"), data_class=L4)
     refusal_reason = models.CharField(_("reason for the refusal"), max_length=500, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -143,3 +145,41 @@ class Complaint(PersonalData):
 
     def __str__(self) -> str:
         return f"complaint {self.id} ({self.category})"
+
+
+class ClientLink(models.Model):
+    """A client's own page, reached by a signed link that names this row: it expires, and
+    staff can revoke it. The link carries no personal data."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client_id = models.UUIDField(db_index=True)
+    language = models.CharField(max_length=10, default="zh-hans")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"client page link {self.id}"
+
+
+class AccessCopy(models.Model):
+    """A copy of a client's data made for an access request: an AES-256 ZIP sealed with a
+    passphrase shown once to staff, downloadable once from the client's page or by staff,
+    deleted after download or expiry."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    request = models.OneToOneField(RightsRequest, on_delete=models.CASCADE, related_name="copy")
+    file_name = models.CharField(max_length=80)
+    sha256 = models.CharField(max_length=64)
+    byte_size = models.PositiveBigIntegerField(default=0)
+    made_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"copy for {self.request_id}"

@@ -324,6 +324,12 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", False)
 # django-celery-beat's tables hold the schedule; owners edit it on the jobs page, and the
 # entries below are only defaults for the ones missing there (lifecycle/schedule.py).
 CELERY_BEAT_SCHEDULER = "lifecycle.schedule:Scheduler"
+# Clients' rights: days to answer a request (PIPL: without delay; 15 by default) or a
+# complaint, how long a client's page link lasts, and where copies wait for download.
+RIGHTS_DUE_DAYS = envint("RIGHTS_DUE_DAYS", 15)
+COMPLAINT_DUE_DAYS = envint("COMPLAINT_DUE_DAYS", 15)
+CLIENT_LINK_DAYS = envint("CLIENT_LINK_DAYS", 30)
+RIGHTS_COPY_DIR = Path(envstr("RIGHTS_COPY_DIR") or VAR_DIR / "copies")
 # Lifecycle jobs (rotation, backups, restore drills, destruction) may run for a long time.
 LIFECYCLE_SOFT_TIME_LIMIT = envint("LIFECYCLE_SOFT_TIME_LIMIT", 6 * 3600)
 CELERY_TIMEZONE = TIME_ZONE
@@ -385,6 +391,8 @@ CELERY_BEAT_SCHEDULE = {
                           "schedule": _crontab(os.environ.get("AUDIT_PRUNE_CRON", "45 3 * * *"))},
     "audit-detect-anomalies": {"task": "audit.tasks.detect_anomalies",
                                "schedule": envint("ANOMALY_DETECT_SECONDS", 300)},
+    "rights-remind": {"task": "rights.tasks.remind",
+                      "schedule": _crontab(os.environ.get("RIGHTS_REMIND_CRON", "0 8 * * *"))},
     # Lifecycle jobs: beat queues a run; the jobs page shows its progress.
     "kek-rotation": {"task": "lifecycle.tasks.scheduled_job", "args": ["kek-rotation"],
                      "schedule": _crontab(os.environ.get("KEK_ROTATION_CRON", "30 4 2 1 *"))},
