@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import secrets
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -240,6 +241,8 @@ def current_values(client: Client, names) -> dict:
 
 
 def _plain(value):
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     if isinstance(value, Decimal):

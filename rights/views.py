@@ -24,6 +24,7 @@ from audit import actions
 from records import consent, notices, selectors
 from records.models import ConsentEvent, Restriction
 from vault.classes import DataClass
+from vault.errors import ShreddedError
 
 from . import links, requests
 from .models import AccessCopy, Channel, RightsRequest
@@ -117,8 +118,9 @@ def request_detail(request, pk):
                              action=actions.RIGHTS_REQUEST_STEP, ceiling=DataClass.L4,
                              detail={"request": str(req.pk), "view": True}):
         response = render(request, "rights/request_detail.html", {
-            "r": req, "details": req.details, "response_text": req.response,
-            "corrections": req.corrections, "error": error, "passphrase": passphrase,
+            "r": req, "details": _readable(req, "details"),
+            "response_text": _readable(req, "response"),
+            "corrections": _readable(req, "corrections"), "error": error, "passphrase": passphrase,
             "today": timezone.localdate(), "is_owner": _role(request) == Role.OWNER,
             "identities": [i for i in RightsRequest.Identity.choices
                            if i[0] != RightsRequest.Identity.CLIENT_LINK],
@@ -129,6 +131,14 @@ def request_detail(request, pk):
             "languages": [("zh-hans", "简体中文"), ("en", "English")],
         }, status=400 if error else 200)
     return response
+
+
+def _readable(req: RightsRequest, name: str):
+    """A sealed value, or a note that it went with the client's destroyed data key."""
+    try:
+        return getattr(req, name)
+    except ShreddedError:
+        return _("(destroyed with the client's data)")
 
 
 def _field_label(name: str):
