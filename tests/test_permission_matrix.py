@@ -190,6 +190,17 @@ TABLE: dict[str, Rule] = {
     "lifecycle:job_start": Rule("owner", "job", get=NOT_ALLOWED, post=to("/jobs/"),
                                 reauth=True),
     "lifecycle:run_progress": Rule("owner", "run"),
+    # -- complaints: staff who serve clients record one; owners and managers handle them;
+    # auditors read the list, the metadata and the summary, never the text
+    "rights:complaints": Rule("complaint_readers"),
+    "rights:complaint_new": Rule("sees_clients", post=(400, None), payload=(("description", ""),)),
+    "rights:complaint_summary": Rule("complaint_readers"),
+    "rights:complaint_summary_csv": Rule("complaint_readers"),
+    "rights:complaint_detail": Rule("complaint_readers", "complaint"),
+    "rights:complaint_assign": Rule("complaint_handlers", "complaint", get=NOT_ALLOWED,
+                                    post=(400, None), payload=(("handler", "0"),)),
+    "rights:complaint_resolve": Rule("complaint_handlers", "complaint", get=NOT_ALLOWED,
+                                     post=(400, None), payload=(("resolution", ""),)),
 }
 
 CLIENT_ARGS = {"client", "photo", "form"}
@@ -211,6 +222,7 @@ KINDS = {
     "proposal": ("missing", "existing"),
     "hold": ("missing", "existing"),
     "run": ("missing", "existing"),
+    "complaint": ("missing", "existing"),
 }
 
 # The four clients: A and B at the location "bj", C and D at "sh".
@@ -236,6 +248,8 @@ PAGE_ALLOW = {
     "importer": {"owner", "manager"},
     "owner": {"owner"},
     "auditors": {"owner", "auditor"},
+    "complaint_readers": {"owner", "manager", "auditor"},
+    "complaint_handlers": {"owner", "manager"},
 }
 
 
@@ -356,6 +370,7 @@ class World:
     hold: object
     missing: uuid.UUID
     missing_staff: int
+    complaint: object = None
 
     def kwargs(self, args: str, kind: str, actor: str) -> dict:
         if args == "none":
@@ -389,6 +404,8 @@ class World:
         if args in ("proposal", "hold"):
             target = self.proposal if args == "proposal" else self.hold
             return {"pk": self.missing if kind == "missing" else target.pk}
+        if args == "complaint":
+            return {"pk": self.missing if kind == "missing" else self.complaint.pk}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -459,8 +476,17 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
         client_code="ZZ-000001", inactive_since=dt.date(2015, 1, 1))
     hold = LegalHold.objects.create(client_id=uuid.uuid4(), client_code="ZZ-000002",
                                     reason="matrix", until=dt.date(2099, 1, 1), placed_by=owner)
+    # A complaint about client A, for the complaint pages.
+    from audit import actions
+    from rights import complaints
+    with door.open_case_file(user=owner, subjects=[clients["A"].pk],
+                             purpose=actions.HANDLE_COMPLAINT, action=actions.COMPLAINT_OPEN):
+        complaint = complaints.file(category="service", channel="phone",
+                                    description="matrix complaint", client=clients["A"],
+                                    actor=owner)
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass, review, alert,
-                 run, done, proposal, hold, missing=uuid.uuid4(), missing_staff=last_user + 1000)
+                 run, done, proposal, hold, missing=uuid.uuid4(), missing_staff=last_user + 1000,
+                 complaint=complaint)
 
 
 # -- what a request may change ---------------------------------------------------------
