@@ -3,11 +3,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vault.classes import DataClass
 
-from .models import ClientForm, Destruction, Photo, RetentionPolicy
+from .models import ClientForm, Destruction, PatchTest, Photo, Product, RetentionPolicy
 from .phones import validate_phone
 from .services import CLIENT_FIELDS, HEALTH_FIELDS, PROFILE_FIELDS, client_namesakes
 
@@ -100,25 +101,75 @@ class ClientRecordForm(forms.Form):
 
 
 class TreatmentForm(forms.Form):
-    performed_on = forms.DateField(label=_("Date"), initial=dt.date.today,
+    performed_on = forms.DateField(label=_("Date"), initial=timezone.localdate,
                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     service = forms.CharField(label=_("Service"), max_length=200)
-    products = forms.CharField(label=_("Products (one per line)"), required=False,
+    catalogue = forms.ModelMultipleChoiceField(
+        label=_("Products from the catalogue"), queryset=Product.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple)
+    products = forms.CharField(label=_("Other products (one per line)"), required=False,
                                widget=forms.Textarea(attrs={"rows": 3}))
     colour_formula = forms.CharField(label=_("Colour formula"), max_length=500, required=False)
     notes = forms.CharField(label=_("Notes"), required=False,
                             widget=forms.Textarea(attrs={"rows": 3}))
     price = forms.DecimalField(label=_("Price (¥)"), required=False, min_value=0,
                                max_digits=9, decimal_places=2)
+    # Only for those who may override a contraindication stop (owners and managers).
+    override = forms.BooleanField(label=_("Override the stop and record the treatment"),
+                                  required=False)
+    override_reason = forms.CharField(
+        label=_("Reason for the override"), max_length=1000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required. Sealed with the treatment; only its existence is in the audit "
+                    "log."))
+
+    OVERRIDE_FIELDS = ("override", "override_reason")
+
+    def __init__(self, *args, may_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["catalogue"].queryset = Product.objects.filter(active=True)
+        if not may_override:  # a forged field from anyone else is never read
+            for name in self.OVERRIDE_FIELDS:
+                del self.fields[name]
 
     def clean_performed_on(self):
         value = self.cleaned_data["performed_on"]
-        if value > dt.date.today():
+        if value > timezone.localdate():  # the salon's day, as the check counts it
             raise forms.ValidationError(_("A treatment cannot be recorded in the future."))
         return value
 
     def clean_products(self):
         return [line.strip() for line in self.cleaned_data["products"].splitlines() if line.strip()]
+
+    def note_stopped(self) -> None:
+        """After a stop: say what an override still lacks (the box and the reason)."""
+        if "override" not in self.fields:
+            return
+        ticked = self.cleaned_data.get("override")
+        reason = " ".join(self.cleaned_data.get("override_reason", "").split())
+        if ticked and not reason:
+            self.add_error("override_reason", _("Give the reason for the override."))
+        elif reason and not ticked:
+            self.add_error("override", _("Tick the box to override the stop."))
+
+    @property
+    def record_fields(self):
+        return [field for field in self if field.name not in self.OVERRIDE_FIELDS]
+
+    @property
+    def override_fields(self):
+        return [self[name] for name in self.OVERRIDE_FIELDS if name in self.fields]
+
+    def treatment(self) -> dict:
+        """The arguments of services.treatment_add: the catalogue's products first, then
+        those typed."""
+        data = dict(self.cleaned_data)
+        picked = [product.name for product in data.pop("catalogue", [])]
+        data["products"] = picked + [name for name in data["products"] if name not in picked]
+        override = data.pop("override", False)
+        reason = data.pop("override_reason", "")
+        data["override_reason"] = reason if override else ""
+        return data
 
 
 class PhotoForm(forms.Form):
@@ -217,3 +268,43 @@ class LegalHoldForm(forms.Form):
     code = forms.CharField(label=_("Client code"), max_length=40)
     reason = forms.CharField(label=_("Reason"), max_length=500)
     until = forms.DateField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class PatchTestForm(forms.Form):
+    product = forms.ModelChoiceField(label=_("Product"), queryset=Product.objects.none())
+    tested_on = forms.DateField(label=_("Tested on"), initial=timezone.localdate,
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    result = forms.ChoiceField(label=_("Result"), choices=PatchTest.Result.choices,
+                               widget=forms.RadioSelect)
+    reaction = forms.CharField(label=_("Reaction, if any"), max_length=1000, required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = Product.objects.filter(active=True,
+                                                                 needs_patch_test=True)
+
+    def clean_tested_on(self):
+        value = self.cleaned_data["tested_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("A patch test cannot be recorded in the future."))
+        return value
+
+
+class ProductForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["name", "allergens", "needs_patch_test", "patch_test_valid_days", "active"]
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        # The check finds products by name whatever the case: two spellings would be one.
+        if Product.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("A product of this name is already in the catalogue."))
+        return name
+
+    def clean_patch_test_valid_days(self):
+        days = self.cleaned_data["patch_test_valid_days"]
+        if not 1 <= days <= 3650:
+            raise forms.ValidationError(_("Between 1 and 3650 days."))
+        return days

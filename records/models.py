@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -455,3 +456,102 @@ class Restriction(models.Model):
 
     def __str__(self) -> str:
         return f"restriction of {self.client_id}"
+
+
+class Product(models.Model):
+    """A product of the salon's catalogue, with what makes it unsafe for some clients.
+
+    Not personal data: the contraindication check (records/contraindications.py) matches
+    its allergen keywords against a client's recorded allergies and asks for a patch test
+    when `needs_patch_test`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    allergens = models.CharField(
+        _("allergens"), max_length=500, blank=True,
+        help_text=_("Keywords matched against a client's recorded allergies, separated by "
+                    "commas or 、, e.g. “PPD, 对苯二胺, para-phenylenediamine”."))
+    needs_patch_test = models.BooleanField(_("needs a patch test"), default=False)
+    patch_test_valid_days = models.PositiveSmallIntegerField(
+        _("a patch test is valid for (days)"), default=180)
+    active = models.BooleanField(
+        _("active"), default=True,
+        help_text=_("Inactive products are no longer offered on the treatment form; "
+                    "treatments naming them are still checked."))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def allergen_keywords(self) -> list[str]:
+        return [word.strip() for word in re.split(r"[,，、;；\n]", self.allergens) if word.strip()]
+
+
+class PatchTest(PersonalData):
+    """A patch test of one product on a client. Its result and any reaction are health
+    data (L4); the date and the product say only that a test was done."""
+
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    class Result(models.TextChoices):
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="patch_tests")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("product"))
+    tested_on = models.DateField(_("tested on"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    result = EncryptedTextField(_("result"), data_class=L4)  # a Result value
+    reaction = EncryptedTextField(_("reaction"), data_class=L4)
+
+    class Meta:
+        verbose_name = _("patch test")
+        verbose_name_plural = _("patch tests")
+        ordering = ["-tested_on", "-created_at"]
+        indexes = [models.Index(fields=["client", "product", "tested_on"])]
+
+    def __str__(self) -> str:
+        return f"patch test {self.id}"
+
+    @property
+    def result_label(self):
+        """The result in the reader's language (inside a scope that reaches L4)."""
+        try:
+            return self.Result(self.result).label
+        except ValueError:
+            return self.result  # sealed or damaged: the value shows its own mark
+
+
+class ContraindicationOverride(PersonalData):
+    """An owner or manager went ahead with a treatment the contraindication check stopped.
+    The reason is written by staff and may name the client's condition, so it is sealed
+    (L4); `stops` holds reason codes and catalogue product names only."""
+
+    VAULT_SUBJECT_FIELD = "client_id"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE,
+                                  related_name="overrides")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(auto_now_add=True)
+    stops = models.JSONField(default=list)
+    reason = EncryptedTextField(_("reason"), data_class=L4)
+
+    class Meta:
+        verbose_name = _("contraindication override")
+        verbose_name_plural = _("contraindication overrides")
+        ordering = ["-decided_at"]
+
+    def __str__(self) -> str:
+        return f"contraindication override {self.id}"

@@ -18,7 +18,7 @@ from vault.classes import DataClass
 from vault.errors import IntegrityError
 from vault.fields import data_classes
 
-from . import consent, tasks, uploads
+from . import consent, contraindications, tasks, uploads
 from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 
 # The fields staff write, each with the data class its model field declares.
@@ -144,9 +144,20 @@ def client_update(*, actor, client: Client, data: dict,
 
 def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
                   products: list[str] | None = None, colour_formula: str = "", notes: str = "",
-                  price: Decimal | None = None,
+                  price: Decimal | None = None, override_reason: str = "",
                   decider: policy.Decider | None = None) -> Treatment:
+    """Record a treatment, unless the contraindication check stops it: then
+    contraindications.Stopped is raised and nothing is written. `actor` overrides the stops
+    by giving `override_reason`, which only owners and managers may do; the reason is
+    sealed beside the treatment and the override audited."""
     consent.check_allowed(client.pk, consent.Purpose.SERVICE)
+    decider = decider or policy.Decider(actor)
+    if decider.ceiling(client) < DataClass.L3:  # before the check reads anything for them
+        door.record_denied(user=actor, action=actions.TREATMENT_CREATE, client_id=client.pk)
+        raise door.AccessDenied()
+    overridden = contraindications.stops_to_override(
+        actor=actor, role=decider.role, client=client, products=products or [],
+        on=performed_on, override_reason=override_reason)
     with door.open_client(user=actor, client=client, purpose=actions.RECORD_TREATMENT,
                           action=actions.TREATMENT_CREATE, want=DataClass.L3,
                           decider=decider), transaction.atomic():
@@ -155,6 +166,10 @@ def treatment_add(*, actor, client: Client, performed_on: dt.date, service: str,
             products=products or [], colour_formula=colour_formula or None,
             notes=notes or None, price=price,
         )
+        if overridden:
+            contraindications.override_record(actor=actor, role=decider.role, client=client,
+                                              treatment=treatment, stops=overridden,
+                                              reason=override_reason)
         if client.last_visit is None or performed_on > client.last_visit:
             Client.objects.filter(pk=client.pk).update(last_visit=performed_on)
             client.last_visit = performed_on

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import import_views, views
+from . import contraindication_views, import_views, views
 
 app_name = "records"
 
@@ -9,6 +9,9 @@ urlpatterns = [
     path("new/", views.client_create, name="client_create"),
     path("import/", import_views.import_upload, name="import"),
     path("import/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("products/", contraindication_views.product_list, name="product_list"),
+    path("products/new/", contraindication_views.product_create, name="product_create"),
+    path("products/<uuid:pk>/edit/", contraindication_views.product_edit, name="product_edit"),
     path("<uuid:pk>/", views.client_detail, name="client_detail"),
     path("<uuid:pk>/edit/", views.client_edit, name="client_edit"),
     path("<uuid:pk>/break-glass/", views.break_glass, name="break_glass"),
@@ -27,6 +30,8 @@ urlpatterns = [
          name="destruction_certificate_pdf"),
     path("<uuid:pk>/assign/", views.client_assign, name="client_assign"),
     path("<uuid:pk>/treatments/new/", views.treatment_add, name="treatment_add"),
+    path("<uuid:pk>/patch-tests/new/", contraindication_views.patch_test_add,
+         name="patch_test_add"),
     path("<uuid:pk>/photos/new/", views.photo_add, name="photo_add"),
     path("<uuid:pk>/photos/<uuid:photo_pk>/", views.photo_view, name="photo_view"),
     path("<uuid:pk>/forms/new/", views.form_add, name="form_add"),

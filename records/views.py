@@ -29,7 +29,15 @@ from vault import blind
 from vault import scope as vault_scope
 from vault.classes import DataClass
 
-from . import certificate_pdf, destruction, rekey, retention, selectors, services
+from . import (
+    certificate_pdf,
+    contraindications,
+    destruction,
+    rekey,
+    retention,
+    selectors,
+    services,
+)
 from .forms import (
     AssignForm,
     ClientRecordForm,
@@ -175,6 +183,8 @@ def client_detail(request, pk):
             if ceiling >= DataClass.L3 else [],
             "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
+            "patch_tests": list(client.patch_tests.select_related("product", "recorded_by__staff")
+                                [:50]) if ceiling >= DataClass.L4 else [],
             "may_break_glass": opening.may_break_glass,
             "may_assign": opening.may_assign,
             "may_rekey": policy.role_of(request.user) == Role.OWNER,
@@ -247,13 +257,22 @@ def _changed(form: ClientRecordForm) -> dict:
 @require_http_methods(["GET", "POST"])
 def treatment_add(request, pk):
     decider, client = _client_at(request, pk, DataClass.L3, actions.TREATMENT_CREATE)
-    form = TreatmentForm(request.POST or None)
+    may_override = contraindications.may_override(decider.role)
+    form = TreatmentForm(request.POST or None, may_override=may_override)
+    stopped = None
     if request.method == "POST" and form.is_valid():
-        services.treatment_add(actor=request.user, client=client, decider=decider,
-                               **form.cleaned_data)
-        messages.success(request, _("Treatment recorded."))
-        return redirect("records:client_detail", pk=client.pk)
-    return render(request, "records/treatment_form.html", {"form": form, "client": client})
+        try:
+            services.treatment_add(actor=request.user, client=client, decider=decider,
+                                   **form.treatment())
+        except contraindications.Stopped as exc:
+            stopped = exc
+            form.note_stopped()
+        else:
+            messages.success(request, _("Treatment recorded."))
+            return redirect("records:client_detail", pk=client.pk)
+    return render(request, "records/treatment_form.html", {
+        "form": form, "client": client, "stopped": stopped, "may_override": may_override,
+        "may_manage_products": contraindications.may_manage_products(decider.role)})
 
 
 @login_required

@@ -183,6 +183,12 @@ TABLE: dict[str, Rule] = {
                                     post=to("/clients/retention/")),
     "records:destruction_detail": Rule("owner", "destruction"),
     "records:destruction_certificate": Rule("owner", "destruction"),
+    # The product catalogue of the contraindication stop: owners and managers.
+    "records:product_list": Rule("managers"),
+    "records:product_create": Rule("managers", post=OK, payload=(("name", ""),)),
+    "records:product_edit": Rule("managers", "product", post=OK, payload=(("name", ""),)),
+    # A patch test result is health data: recorded by those who open the client at L4.
+    "records:patch_test_add": Rule("L4", "client", post=OK, payload=(("result", "x"),)),
     # -- the owners' jobs page
     "lifecycle:jobs": Rule("owner"),
     # The matrix's sessions are re-authenticated: an invalid schedule is refused as such.
@@ -209,6 +215,7 @@ KINDS = {
     "client": ("missing", "A", "B", "C", "D"),
     "photo": ("missing", "A", "B", "C", "D", "mixed"),
     "form": ("missing", "A", "B", "C", "D", "mixed"),
+    "product": ("missing", "existing"),
     "staff": ("missing", "existing"),
     "person": ("missing", "existing"),
     "code": ("missing", "existing"),
@@ -224,6 +231,8 @@ KINDS = {
     "run": ("missing", "existing"),
     "complaint": ("missing", "existing"),
 }
+
+MATRIX_PRODUCT = "矩阵染膏"
 
 # The four clients: A and B at the location "bj", C and D at "sh".
 CLIENT_HOME = {"A": "bj", "B": "bj", "C": "sh", "D": "sh"}
@@ -246,6 +255,7 @@ PAGE_ALLOW = {
     "signed_in": set(STAFF_ROLES),
     "sees_clients": {"owner", "manager", "stylist", "receptionist", "outsider"},
     "importer": {"owner", "manager"},
+    "managers": {"owner", "manager"},
     "owner": {"owner"},
     "auditors": {"owner", "auditor"},
     "complaint_readers": {"owner", "manager", "auditor"},
@@ -401,6 +411,11 @@ class World:
             return {"run_id": self.missing if kind == "missing" else self.run.pk}
         if args == "destruction":
             return {"pk": self.missing if kind == "missing" else self.destruction.pk}
+        if args == "product":
+            from records.models import Product
+
+            return {"pk": self.missing if kind == "missing"
+                    else Product.objects.get(name=MATRIX_PRODUCT).pk}
         if args in ("proposal", "hold"):
             target = self.proposal if args == "proposal" else self.hold
             return {"pk": self.missing if kind == "missing" else target.pk}
@@ -465,6 +480,9 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     last_user = get_user_model().objects.order_by("-pk").values_list("pk", flat=True).first()
     install_defaults()
     run = JobRun.objects.create(job="kek-rotation", trigger=JobRun.Trigger.SCHEDULE)
+    # A product of the catalogue, for its edit page.
+    from records.models import Product
+    Product.objects.create(name=MATRIX_PRODUCT, allergens="PPD", needs_patch_test=True)
     # A client destroyed before: its certificate pages (no client of the matrix is touched).
     gone = make_client(full_name="已销毁", phone="13700000000")
     done = destruction.destroy_now(gone, actor=owner, basis="request", reason="matrix")

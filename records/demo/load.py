@@ -23,6 +23,7 @@ from .. import uploads
 from ..models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 from ..services import next_client_codes
 from .files import demo_jpeg, demo_pdf
+from .products import demo_products_ensure
 from .rows import ClientRow, TreatmentRow, demo_rows
 from .staff import DemoLogin, _logins, demo_password, demo_staff_ensure
 from .vocabulary import LOCATIONS
@@ -75,6 +76,7 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
     began = time.monotonic()
     password = demo_password()
     users = demo_staff_ensure(password=password.value)
+    demo_products_ensure()
     ctx = _Context(seed=seed, users=users, places={p.code: p for p in Location.objects.all()},
                    photos_left=photos, forms_left=forms, result=DemoResult(logins=_logins(users)))
     total = 3 * clients if treatments is None else treatments
