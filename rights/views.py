@@ -9,7 +9,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from access import door, policy
 from access.auth_views import reauth_required, recent_reauth
 from access.models import Role
+from access.views import owner_required
 from audit import actions
 from records import consent, notices, selectors
 from records.models import ConsentEvent, Restriction
@@ -58,9 +59,9 @@ def request_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def request_new(request, client_pk):
+def request_new(request, pk):
     """Staff record a request made at the desk, by phone or by letter."""
-    client = selectors.client_for(request.user, client_pk)
+    client = selectors.client_for(request.user, pk)
     error = ""
     if request.method == "POST":
         kind, channel = request.POST.get("kind", ""), request.POST.get("channel", "")
@@ -191,13 +192,11 @@ def _step(request, req: RightsRequest, step: str) -> str | None:
 
 
 @never_cache
-@login_required
+@owner_required
 @reauth_required
 @require_POST
 def request_copy(request, pk):
     """The owner downloads the copy (once) to hand it over in person."""
-    if _role(request) != Role.OWNER:
-        raise PermissionDenied
     copy = get_object_or_404(AccessCopy, request_id=pk)
     try:
         data = requests.take_copy(copy, actor=request.user)
@@ -210,11 +209,9 @@ def request_copy(request, pk):
 
 
 @never_cache
-@login_required
+@owner_required
 @require_http_methods(["GET", "POST"])
 def notice_admin(request):
-    if _role(request) != Role.OWNER:
-        raise PermissionDenied
     current, draft = notices.current(), notices.draft()
     error = ""
     if request.method == "POST":
@@ -247,10 +244,12 @@ def notice_admin(request):
 
 @never_cache
 @login_required
-@require_POST
-def client_link(request, client_pk):
+@require_http_methods(["GET", "POST"])
+def client_link(request, pk):
     """Make a new link to the client's own page, shown once (with a QR code to scan)."""
-    client = selectors.client_for(request.user, client_pk)
+    client = selectors.client_for(request.user, pk)
+    if request.method != "POST":  # after the lookup: a GET learns nothing a POST would not
+        return HttpResponseNotAllowed(["POST"])
     language = request.POST.get("language")
     if language not in ("zh-hans", "en"):
         language = translation.get_language() or "zh-hans"
@@ -266,9 +265,9 @@ def client_link(request, client_pk):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def consent_record(request, client_pk):
+def consent_record(request, pk):
     """Record a consent at the desk: signed on the tablet, or from a paper form."""
-    client = selectors.client_for(request.user, client_pk)
+    client = selectors.client_for(request.user, pk)
     error = ""
     if request.method == "POST":
         purpose, action = request.POST.get("purpose", ""), request.POST.get("action", "")

@@ -64,11 +64,14 @@ def to(prefix: str) -> tuple[int, str]:
 class Rule:
     """What one URL allows.
 
-    allow    who passes: anyone, signed_in, sees_clients, importer, owner, auditors (pages)
+    allow    who passes: anyone, signed_in, sees_clients, importer, owner, auditors (pages),
+             public (pages without an account: anonymous visitors get the same answers)
              or visible, L3, L4, assigner (a client object: by the actor's ceiling for it)
     args     what the ids in the URL point at: none, client, photo, form, staff, person
              (user ids), grant, glass (break-glass record), review (access review), alert,
-             code (a client code), invite (an invitation token)
+             code (a client code), invite (an invitation token), request (a rights
+             request), link (a client's signed page link), copy (a link and an access copy),
+             version (a privacy notice version)
     get      answer to an allowed GET; post: to an allowed POST of `payload` (None: no POST)
     missing  answer to an actor who passes, for an id that does not exist
     anon_*   answers to an anonymous visitor
@@ -207,6 +210,33 @@ TABLE: dict[str, Rule] = {
                                     post=(400, None), payload=(("handler", "0"),)),
     "rights:complaint_resolve": Rule("complaint_handlers", "complaint", get=NOT_ALLOWED,
                                      post=(400, None), payload=(("resolution", ""),)),
+    # -- rights requests: anyone who serves the client records one; owners and managers
+    # handle them; only the owner downloads a copy, after the password
+    "rights:requests": Rule("managers"),
+    "rights:request_new": Rule("visible", "client", post=(400, None), payload=(("kind", "x"),)),
+    "rights:request_detail": Rule("managers", "request", post=(400, None),
+                                  payload=(("step", "x"),)),
+    "rights:request_copy": Rule("owner", "request", get=NOT_ALLOWED, post=OK, reauth=True),
+    # An empty form saves an empty draft; publishing asks for the text in both languages.
+    "rights:notice_admin": Rule("owner", post=to("/rights/notice/")),
+    # A link to the client's page is made by POST and shown once.
+    "rights:client_link": Rule("visible", "client", get=NOT_ALLOWED, post=OK),
+    "rights:consent_record": Rule("visible", "client", post=(400, None),
+                                  payload=(("channel", "x"),)),
+    "records:destruction_certificate_pdf": Rule("owner", "destruction"),
+    # -- pages without an account: the privacy notice, and a client's page by signed link
+    # (a tampered link is not found; the matrix's link is of a fifth client without markers)
+    "public:notice": Rule("public", anon_get=OK),
+    "public:notice_version": Rule("public", "version", anon_get=OK),
+    "public:client_page": Rule("public", "link", anon_get=OK),
+    "public:acknowledge": Rule("public", "link", get=NOT_ALLOWED, post=to("/c/{token}/")),
+    "public:consent": Rule("public", "link", get=NOT_ALLOWED, post=(400, None),
+                           payload=(("purpose", "x"),)),
+    "public:rights_request": Rule("public", "link", get=NOT_ALLOWED, post=(400, None),
+                                  payload=(("kind", "x"),)),
+    "public:complaint": Rule("public", "link", get=NOT_ALLOWED, post=(400, None),
+                             payload=(("category", "x"),)),
+    "public:copy_download": Rule("public", "copy", get=NOT_ALLOWED, post=OK),
 }
 
 CLIENT_ARGS = {"client", "photo", "form"}
@@ -230,6 +260,10 @@ KINDS = {
     "hold": ("missing", "existing"),
     "run": ("missing", "existing"),
     "complaint": ("missing", "existing"),
+    "request": ("missing", "existing"),
+    "link": ("missing", "existing"),
+    "copy": ("missing", "existing"),
+    "version": ("missing", "existing"),
 }
 
 MATRIX_PRODUCT = "矩阵染膏"
@@ -260,6 +294,7 @@ PAGE_ALLOW = {
     "auditors": {"owner", "auditor"},
     "complaint_readers": {"owner", "manager", "auditor"},
     "complaint_handlers": {"owner", "manager"},
+    "public": set(ACTORS),
 }
 
 
@@ -277,7 +312,7 @@ def allowed(rule: Rule, actor: str, kind: str) -> bool:
 
 
 def expected(rule: Rule, actor: str, kind: str, method: str) -> tuple:
-    if actor == "anonymous":
+    if actor == "anonymous" and rule.allow != "public":
         return rule.anon_get if method == "GET" else rule.anon_post
     success = rule.get if method == "GET" else rule.post
     if method == "GET":
@@ -293,7 +328,7 @@ def expected(rule: Rule, actor: str, kind: str, method: str) -> tuple:
 
 def is_denial(rule: Rule, actor: str, kind: str, method: str) -> bool:
     """Whether the request is refused (rather than allowed, or allowed and not found)."""
-    if actor == "anonymous":
+    if actor == "anonymous" and rule.allow != "public":
         return expected(rule, actor, kind, method) == TO_LOGIN
     return not allowed(rule, actor, kind)
 
@@ -381,6 +416,9 @@ class World:
     missing: uuid.UUID
     missing_staff: int
     complaint: object = None
+    request: object = None
+    link_token: str = ""
+    public_copy: object = None
 
     def kwargs(self, args: str, kind: str, actor: str) -> dict:
         if args == "none":
@@ -421,6 +459,14 @@ class World:
             return {"pk": self.missing if kind == "missing" else target.pk}
         if args == "complaint":
             return {"pk": self.missing if kind == "missing" else self.complaint.pk}
+        if args == "request":
+            return {"pk": self.missing if kind == "missing" else self.request.pk}
+        if args in ("link", "copy"):
+            # A tampered link: the signature no longer matches.
+            token = self.link_token[:-2] + "xx" if kind == "missing" else self.link_token
+            return {"token": token} | ({"pk": self.public_copy.pk} if args == "copy" else {})
+        if args == "version":
+            return {"version": 404 if kind == "missing" else 1}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -502,9 +548,30 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
         complaint = complaints.file(category="service", channel="phone",
                                     description="matrix complaint", client=clients["A"],
                                     actor=owner)
-    return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass, review, alert,
-                 run, done, proposal, hold, missing=uuid.uuid4(), missing_staff=last_user + 1000,
-                 complaint=complaint)
+    # A fifth client, without markers, for the client's own page: a published notice, a
+    # link, and two access requests with their copies made (one for the staff download,
+    # one for the client's).
+    from records import notices
+    from rights import links, requests
+    from rights.models import Channel, RightsRequest
+    notices.publish(notices.save_draft(actor=owner, body_zh="矩阵告知", body_en="Matrix notice",
+                                       contact="privacy@example.com"), actor=owner)
+    own = make_client(full_name="自助", phone="13700000001")
+    _link, token = links.issue(own, actor=owner, language="en")
+    copies = []
+    for _ in range(2):
+        with door.open_case_file(user=owner, subjects=[own.pk],
+                                 purpose=actions.HANDLE_RIGHTS_REQUEST,
+                                 action=actions.RIGHTS_REQUEST_OPEN):
+            asked = requests.open_request(client=own, kind=RightsRequest.Kind.ACCESS,
+                                          channel=Channel.IN_PERSON, details="", actor=owner)
+        requests.check_identity(asked, method=RightsRequest.Identity.ID_DOCUMENT, note="",
+                                actor=owner)
+        copies.append(requests.make_copy(asked, actor=owner, language="en")[0])
+    return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass,
+                 review, alert, run, done, proposal, hold, missing=uuid.uuid4(),
+                 missing_staff=last_user + 1000, complaint=complaint,
+                 request=copies[0].request, link_token=token, public_copy=copies[1])
 
 
 # -- what a request may change ---------------------------------------------------------
