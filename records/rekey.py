@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from django.apps import apps
 from django.db import transaction
 
 from access import door
@@ -20,9 +21,15 @@ from vault import aead, keystore
 from vault.fields import EncryptedField, EncryptedFileField, _files_root
 from vault.scope import Damaged, Sealed, damage_shown
 
-from .models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
 
-MODELS = (Client, BeautyProfile, HealthNote, Treatment, Photo, ClientForm)
+def sealed_models() -> list:
+    """Every installed model that seals values under a subject's data key (records' own, and
+    those of the apps above: consents, patch tests, rights requests, complaints...), found
+    by what it declares rather than listed here, so a new one cannot be forgotten."""
+    return [model for model in apps.get_models()
+            if getattr(model, "VAULT_SUBJECT_FIELD", None) and not model._meta.proxy
+            and any(isinstance(field, (EncryptedField, EncryptedFileField))
+                    for field in model._meta.concrete_fields)]
 
 
 def client_rekey(client_id: uuid.UUID) -> dict:
@@ -32,7 +39,7 @@ def client_rekey(client_id: uuid.UUID) -> dict:
     with door.open_for_system(actor="rekey", purpose=actions.REKEY_CLIENT,
                               subjects=[client_id]), \
             damage_shown():
-        for model in MODELS:
+        for model in sealed_models():
             subject = model.VAULT_SUBJECT_FIELD
             for row in model.objects.filter(**{subject: client_id}).order_by("pk"):
                 _reseal(row, generation, counts)

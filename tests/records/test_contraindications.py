@@ -330,9 +330,6 @@ def test_a_patch_test_that_cannot_be_read_stops_the_dye(owner, latex_client, dye
     assert stop.reason == contraindications.Reason.RECORD_DAMAGED  # fails closed
 
 
-@pytest.mark.xfail(strict=True, reason="re-keying a client re-seals the models listed in "
-                                       "records/rekey.py only: patch tests and override "
-                                       "reasons are left under the retired key")
 def test_re_keying_a_client_keeps_their_patch_tests_readable(owner, latex_client, dye):
     from records import rekey
 

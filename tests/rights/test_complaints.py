@@ -363,9 +363,6 @@ def test_a_damaged_complaint_shows_a_mark_and_raises_an_alert(owner, client_reco
     assert Alert.objects.filter(key__contains=str(complaint.pk)).exists()
 
 
-@pytest.mark.xfail(strict=True, reason="re-keying a client re-seals records' own models only: "
-                                       "a complaint about the client is left under the "
-                                       "retired key")
 def test_re_keying_a_client_keeps_their_complaints_readable(owner, client_record):
     from records import rekey
 
