@@ -28,3 +28,6 @@ class RecordsConfig(AppConfig):
             post_save.connect(changelog.personal_saved, sender=model,
                               dispatch_uid=f"personal-saved-{model.__name__}")
         post_log.connect(changelog.note_logged, dispatch_uid="personal-change-noted")
+        # The product catalogue decides which treatments the contraindication stop blocks:
+        # who changed an allergen or a patch-test rule, and when, is kept.
+        auditlog.register(models.Product)

@@ -41,6 +41,7 @@ from records.models import (
     ConsentEvent,
     Destruction,
     HealthNote,
+    PatchTest,
     Photo,
     Restriction,
     Treatment,
@@ -274,6 +275,10 @@ def make_copy(req: RightsRequest, *, actor, language: str) -> tuple[AccessCopy, 
         files += [(f"forms/{f.signed_on:%Y-%m-%d}-{f.kind}-{str(f.pk)[:8]}"
                    f"{_suffix(f.content_type)}", f.document.read())
                   for f in ClientForm.objects.filter(client=client)]
+        files += [(f"signatures/{c.at:%Y-%m-%d}-{c.purpose}-{str(c.pk)[:8]}.png",
+                   c.signature.read())
+                  for c in ConsentEvent.objects.filter(client=client).exclude(signature="")]
+        files = [(path, data) for path, data in files if data is not None]  # unreadable: left out
     folder = copies_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{client.code}-{req.pk.hex[:8]}.zip"
@@ -353,8 +358,11 @@ def export(client: Client) -> dict:
                             Treatment.objects.filter(client=client).order_by("performed_on")]
     record["photos"] = [_fields(p) for p in Photo.objects.filter(client=client)]
     record["signed_forms"] = [_fields(f) for f in ClientForm.objects.filter(client=client)]
-    record["consents"] = [_fields(c) for c in
+    record["consents"] = [_fields(c) | {"signed": bool(c.signature)} for c in
                           ConsentEvent.objects.filter(client=client).order_by("at")]
+    record["patch_tests"] = [_fields(t) | {"product": t.product.name} for t in
+                             PatchTest.objects.filter(client=client).select_related("product")
+                             .order_by("tested_on")]
     return record
 
 
@@ -389,8 +397,17 @@ def readable_pdf(client: Client, record: dict) -> bytes:
     current = consent.current(client.pk)
     doc.rows([(str(purposes[p]), _("given") if e and e.action == "given" else
                _("withdrawn") if e else _("not asked")) for p, e in current.items()])
-    doc.paragraph(_("Photos: %(photos)d; signed forms: %(forms)d (in the archive).")
-                  % {"photos": len(record["photos"]), "forms": len(record["signed_forms"])})
+    doc.heading(_("Patch tests"))
+    if not record["patch_tests"]:
+        doc.paragraph(_("None."))
+    results = dict(PatchTest.Result.choices)
+    for t in record["patch_tests"]:
+        doc.rows([(t["tested_on"], "; ".join(str(v) for v in (
+            t["product"], results.get(t.get("result"), t.get("result")), t.get("reaction")) if v))])
+    doc.paragraph(_("Photos: %(photos)d; signed forms: %(forms)d; consent signatures: "
+                    "%(signatures)d (in the archive).")
+                  % {"photos": len(record["photos"]), "forms": len(record["signed_forms"]),
+                     "signatures": sum(c["signed"] for c in record["consents"])})
     return doc.render()
 
 

@@ -267,6 +267,12 @@ def test_manager_adds_and_edits_a_product(login, manager):
     assert response.status_code == 302
     product.refresh_from_db()
     assert not product.needs_patch_test and not product.active
+    # Who changed the catalogue, and what, is in the change log.
+    from auditlog.models import LogEntry
+    entries = LogEntry.objects.get_for_object(product).order_by("timestamp")
+    assert [(e.action, e.actor) for e in entries] == [(LogEntry.Action.CREATE, manager),
+                                                      (LogEntry.Action.UPDATE, manager)]
+    assert set(entries.last().changes_dict) == {"needs_patch_test", "active"}
 
 
 def test_a_second_spelling_of_a_product_is_refused(login, owner, dye):

@@ -4,7 +4,6 @@ crash; owners only, after the password; the command."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import io
 from decimal import Decimal
@@ -12,13 +11,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from PIL import Image, ImageDraw
 
 from audit import actions
 from audit.models import AccessEvent
 from records import rekey, services
 from records.models import BeautyProfile, Client, HealthNote, Photo, Treatment
-from tests.vault.conftest import jpeg_with_gps
+from tests.vault.conftest import jpeg_with_gps, signature_data_url
 from vault import aead, keystore
 from vault.fields import _files_root
 from vault.models import DataKey
@@ -159,14 +157,6 @@ def test_other_roles_neither_see_nor_use_it(full_client, role, request, login):
     assert AccessEvent.objects.filter(action=actions.CLIENT_REKEY, outcome="denied").exists()
 
 
-def _signature_data_url() -> str:
-    image = Image.new("LA", (120, 40), (0, 0))
-    ImageDraw.Draw(image).line((5, 30, 60, 5, 115, 30), fill=(0, 255), width=3)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
-
-
 def test_consents_signatures_and_rights_requests_are_sealed_again_too(
         client_record, owner, system_scope, django_capture_on_commit_callbacks):
     """Models of the apps above records (here rights) are found, not listed: a signed
@@ -179,7 +169,7 @@ def test_consents_signatures_and_rights_requests_are_sealed_again_too(
 
     event = consent.record_by_staff(actor=owner, client=client_record, purpose="health",
                                     action="given", channel="in_person",
-                                    signature_data_url=_signature_data_url())
+                                    signature_data_url=signature_data_url())
     with door.open_case_file(user=owner, subjects=[client_record.pk],
                              purpose=actions.HANDLE_RIGHTS_REQUEST,
                              action=actions.RIGHTS_REQUEST_OPEN):

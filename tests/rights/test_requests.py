@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from access import door
 from audit import actions
-from records import consent, services
-from records.models import Client, Destruction
+from records import consent, contraindications, services
+from records.models import Client, Destruction, Product
 from rights import links, requests
 from rights.models import RightsRequest
-from tests.vault.conftest import jpeg_with_gps
+from tests.vault.conftest import jpeg_with_gps, signature_data_url
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +94,13 @@ def test_an_access_request_gives_an_encrypted_copy_downloaded_once(client_record
                                                                     login):
     services.photo_add(actor=owner, client=client_record, kind="before",
                        taken_on=dt.date(2026, 3, 1), upload=io.BytesIO(jpeg_with_gps()))
+    consent.record_by_staff(actor=owner, client=client_record, purpose="health",
+                            action="given", channel="in_person",
+                            signature_data_url=signature_data_url())
+    dye = Product.objects.create(name="测试染膏", allergens="PPD", needs_patch_test=True)
+    contraindications.patch_test_add(actor=owner, client=client_record, product=dye,
+                                     tested_on=dt.date(2026, 3, 2), result="passed",
+                                     reaction="轻微发红")
     _, token = links.issue(client_record, actor=owner, language="en")
     browser = Browser()
     browser.post(f"/c/{token}/request/", {"kind": "access"})
@@ -112,6 +119,11 @@ def test_an_access_request_gives_an_encrypted_copy_downloaded_once(client_record
         assert archive.read("record-en.pdf").startswith(b"%PDF")
     assert record["client"]["full_name"] == "李娜" and record["client"]["phone"] == "13812345678"
     assert any(n.startswith("photos/") for n in names)
+    # The consent's signature and the patch test (with its sealed result) are theirs too.
+    assert any(n.startswith("signatures/") and n.endswith(".png") for n in names)
+    assert [c["signed"] for c in record["consents"]] == [True]
+    assert [(t["product"], t["result"], t["reaction"]) for t in record["patch_tests"]] == [
+        ("测试染膏", "passed", "轻微发红")]
     assert browser.post(f"/c/{token}/copy/{copy.pk}/").status_code == 404  # once only
     assert not requests.copy_path(copy).exists()
 

@@ -54,6 +54,19 @@ def isolated_keyring(settings, tmp_path):
     keyring.reset()
 
 
+def signature_data_url() -> str:
+    """A signature as the tablet canvas sends it: a PNG data URL with one stroke drawn."""
+    import base64
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("LA", (120, 40), (0, 0))
+    ImageDraw.Draw(image).line((5, 30, 60, 5, 115, 30), fill=(0, 255), width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
 def jpeg_with_gps(size=(64, 48), colour=(200, 80, 40)) -> bytes:
     """A small JPEG carrying EXIF with a camera model and GPS coordinates."""
     from PIL import Image
