@@ -20,7 +20,16 @@ from records.maintenance import LARGE_WRITE, refresh_statistics
 from vault import scope as vault_scope
 
 from .. import uploads
-from ..models import BeautyProfile, Client, ClientForm, HealthNote, Photo, Treatment
+from ..models import (
+    BeautyProfile,
+    Client,
+    ClientForm,
+    HealthNote,
+    PatchTest,
+    Photo,
+    Product,
+    Treatment,
+)
 from ..services import next_client_codes
 from .files import demo_jpeg, demo_pdf
 from .products import demo_products_ensure
@@ -51,6 +60,7 @@ class _Context:
     photos_left: int
     forms_left: int
     result: DemoResult
+    tested: dict[str, Product] = field(default_factory=dict)  # products needing a patch test
 
 
 def _say(stdout: IO[str] | None, message: str) -> None:
@@ -78,7 +88,8 @@ def seed_demo(*, clients: int, treatments: int | None = None, seed: int = 1, pho
     users = demo_staff_ensure(password=password.value)
     demo_products_ensure()
     ctx = _Context(seed=seed, users=users, places={p.code: p for p in Location.objects.all()},
-                   photos_left=photos, forms_left=forms, result=DemoResult(logins=_logins(users)))
+                   photos_left=photos, forms_left=forms, result=DemoResult(logins=_logins(users)),
+                   tested={p.name: p for p in Product.objects.filter(needs_patch_test=True)})
     total = 3 * clients if treatments is None else treatments
     rows = demo_rows(seed=seed, clients=clients, treatments=total,
                      today=today or timezone.localdate(), start=Client.objects.count())
@@ -139,6 +150,26 @@ def _insert_details(rows: list[ClientRow], ctx: _Context) -> None:
                   staff=ctx.users.get(t.staff), service=t.service, products=list(t.products),
                   colour_formula=t.colour_formula or None, notes=t.notes or None, price=t.price)
         for row in rows for t in row.treatments)
+    PatchTest.objects.bulk_create(_patch_tests(rows, ctx))
+
+
+def _patch_tests(rows: list[ClientRow], ctx: _Context) -> Iterator[PatchTest]:
+    """A passed patch test two days before the latest visit that used each product needing
+    one (older visits' tests have expired, so a new dye today is stopped until the client is
+    tested again). A client whose recorded allergy names the dye's allergen gets none: the
+    allergy stops the dye on its own."""
+    for row in rows:
+        if "PPD" in (row.health or {}).get("allergies", ""):
+            continue
+        latest: dict[str, TreatmentRow] = {}
+        for t in row.treatments:  # newest first
+            for name in t.products:
+                if name in ctx.tested:
+                    latest.setdefault(name, t)
+        for name, t in latest.items():
+            yield PatchTest(client_id=row.id, product=ctx.tested[name],
+                            tested_on=t.performed_on - dt.timedelta(days=2),
+                            recorded_by=ctx.users.get(t.staff), result=PatchTest.Result.PASSED)
 
 
 def _attach_files(rows: list[ClientRow], clients: list[Client], ctx: _Context) -> None:

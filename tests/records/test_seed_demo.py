@@ -15,7 +15,7 @@ from PIL import Image
 from access import door
 from access.models import Location
 from records import demo, selectors
-from records.models import Client, ClientForm, HealthNote, Photo, Treatment
+from records.models import Client, ClientForm, HealthNote, Photo, Product, Treatment
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -121,6 +121,26 @@ def test_seeded_health_notes_are_readable_when_opened(owner):
     with door.open_client(user=owner, client=client, purpose="test"):
         note = client.health
         assert {name: getattr(note, name) for name in row.health} == row.health
+
+
+def test_dye_clients_have_a_patch_test_before_their_last_dye(owner):
+    """The demo's dye visits come with the patch test the contraindication stop asks for."""
+    from records.models import PatchTest
+
+    rows = _rows(7)
+    tested = set(Product.objects.filter(needs_patch_test=True).values_list("name", flat=True))
+    dyed = [r for r in rows if "PPD" not in (r.health or {}).get("allergies", "")
+            and any(set(t.products) & tested for t in r.treatments)]
+    assert dyed, "the demo has no dye visits to test"
+    row = dyed[0]
+    last = next(t for t in row.treatments if set(t.products) & tested)
+    client = Client.objects.get(pk=row.id)
+    with door.open_client(user=owner, client=client, purpose="test"):
+        found = {(t.product.name, t.tested_on, t.result) for t in
+                 PatchTest.objects.filter(client=client).select_related("product")}
+    assert {(name, last.performed_on - dt.timedelta(days=2), "passed")
+            for name in set(last.products) & tested} <= found
+    assert PatchTest.objects.count() >= len(dyed)
 
 
 def test_clients_are_searchable_by_the_last_four_digits(owner):
