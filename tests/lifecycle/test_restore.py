@@ -75,6 +75,7 @@ def test_restore_elsewhere_keeps_a_client_destroyed_after_the_backup_unreadable(
                  "--vault-database-url", vault_database, "--files-dir", str(target / "files"))
     assert f"1 clients destroyed after the backup stay unreadable: {code}" in done.stdout
     assert done.stdout.splitlines()[-1] == f"restored backup {backup_id}"
+    assert "this copy is not the salon" in done.stdout
     copy = {"DATABASE_URL": database, "VAULT_DATABASE_URL": vault_database,
             "VAULT_FILES_ROOT": str(target / "files")}
     restored = look(salon, **copy)
@@ -85,6 +86,9 @@ def test_restore_elsewhere_keeps_a_client_destroyed_after_the_backup_unreadable(
     verified = salon("manage.py", "audit_verify", "--full", env_extra=copy)
     assert "intact" in verified.stdout
     assert "vault-files" not in str(list(target.iterdir()))  # the salon's own files untouched
+    # No checkpoint era is opened for a copy: it would excuse the live salon's chain.
+    folder = salon.var / "audit-checkpoints"
+    assert not any("-e0001-" in p.name for p in (folder.iterdir() if folder.exists() else ()))
     assert look(salon)["shredded"] == [code]  # and the salon itself as it was
 
 

@@ -47,6 +47,13 @@ class Command(BaseCommand):
         except (restore.RestoreRefused, KeyringError) as exc:
             raise CommandError(str(exc)) from None
         self._report(done)
+        if not options["confirm"]:
+            # A copy elsewhere is not the salon: opening a checkpoint era here would excuse
+            # the live salon's chain, so the salon's checkpoints are left as they are.
+            self.stdout.write("this copy is not the salon: the salon's checkpoints are left as "
+                              "they are (to make a backup the salon, restore in place with "
+                              "--confirm)")
+        self.stdout.write(self.style.SUCCESS(f"restored backup {done.backup_id}"))
         return None
 
     def _progress(self, done: int, total: int) -> None:
@@ -94,7 +101,6 @@ class Command(BaseCommand):
                           "its next event" + (f"; it rolls back past checkpoint "
                                               f"{done.rolled_back_past}"
                                               if done.rolled_back_past else ""))
-        self.stdout.write(self.style.SUCCESS(f"restored backup {done.backup_id}"))
 
 
 _HIDDEN = "(used by the command itself)"
