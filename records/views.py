@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -31,6 +31,7 @@ from vault.classes import DataClass
 
 from . import (
     certificate_pdf,
+    consent,
     contraindications,
     destruction,
     rekey,
@@ -181,7 +182,10 @@ def client_detail(request, pk):
             "health": getattr(client, "health", None) if ceiling >= DataClass.L4 else None,
             "treatments": list(client.treatments.select_related("staff__staff")[:50])
             if ceiling >= DataClass.L3 else [],
-            "photos": list(client.photos.all()) if ceiling >= DataClass.L4 else [],
+            # Withdrawn photo consent hides the photos at once, before the worker has
+            # destroyed them.
+            "photos": list(client.photos.all()) if ceiling >= DataClass.L4
+            and not consent.is_withdrawn(client.pk, consent.Purpose.PHOTOS) else [],
             "forms": list(client.forms.all()) if ceiling >= DataClass.L4 else [],
             "patch_tests": list(client.patch_tests.select_related("product", "recorded_by__staff")
                                 [:50]) if ceiling >= DataClass.L4 else [],
@@ -232,9 +236,16 @@ def client_edit(request, pk):
         if request.method != "POST" or not form.is_valid():
             return render(request, "records/client_form.html", {"form": form, "client": client})
     # Only what the person changed: a damaged field left empty keeps its stored bytes.
-    services.client_update(actor=request.user, client=client,
-                           data={name: form.cleaned_data[name] for name in form.changed_data},
-                           decider=decider)
+    try:
+        services.client_update(actor=request.user, client=client,
+                               data={name: form.cleaned_data[name] for name in form.changed_data},
+                               decider=decider)
+    except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+        # New health notes after the client withdrew consent, or anything new under a
+        # restriction: refused, with the reason on the form.
+        form.add_error(None, str(exc))
+        return render(request, "records/client_form.html", {"form": form, "client": client},
+                      status=400)
     messages.success(request, _("Client record saved."))
     return redirect("records:client_detail", pk=client.pk)
 
@@ -287,6 +298,8 @@ def photo_add(request, pk):
                                decider=decider)
         except ValidationError as exc:
             form.add_error("image", exc)
+        except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+            form.add_error("image", str(exc))
         else:
             messages.success(request, _("Photo added."))
             return redirect("records:client_detail", pk=client.pk)
@@ -340,6 +353,8 @@ def photo_view(request, pk, photo_pk):
     decider = policy.Decider(request.user)
     client = selectors.client_for(request.user, pk, decider=decider)
     photo = get_object_or_404(Photo, pk=photo_pk, client=client)
+    if consent.is_withdrawn(client.pk, consent.Purpose.PHOTOS):
+        raise Http404  # hidden at once; the destruction of the photos is queued
     small = request.GET.get("size") == "thumb" and bool(photo.thumbnail)
     with _damage_reported(request.user, [client]), door.open_client(
             user=request.user, client=client, purpose=actions.VIEW_PHOTO, action=actions.PHOTO_VIEW,

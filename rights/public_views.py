@@ -67,7 +67,9 @@ def _page(request, token, *, status=200, extra=None):
         context = _context(request, client, link, token, lang) | (extra or {})
         response = render(request, "rights/public/client_page.html", context, status=status)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # The token never leaves the site; not "no-referrer", under which the browser posts the
+    # page's forms with "Origin: null" and Django's CSRF check refuses every one of them.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

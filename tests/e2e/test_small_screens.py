@@ -259,9 +259,29 @@ def owners_week(owner, stylist, long_client, make_client):
     return grant, glass, review, other
 
 
+@pytest.fixture
+def rights_pages(owner, owners_week):
+    """A published privacy notice, a rights request to answer and a client's own page."""
+    from audit import actions
+    from records import notices
+    from rights import links, requests
+
+    other = owners_week[3]
+    notices.publish(notices.save_draft(actor=owner, body_zh="本店如何使用您的信息。",
+                                       body_en="How we use your data.",
+                                       contact="privacy@salon.example"), actor=owner)
+    with door.open_case_file(user=owner, subjects=[other.pk],
+                             purpose=actions.HANDLE_RIGHTS_REQUEST,
+                             action=actions.RIGHTS_REQUEST_OPEN):
+        request = requests.open_request(client=other, kind="correction", channel="phone",
+                                        details="电话号码错了", actor=owner)
+    _, token = links.issue(other, actor=owner, language="zh-hans")
+    return request, f"/c/{token}/"
+
+
 @journeys((PHONE, "en"), (DESKTOP, "zh-hans"))
 def test_owner_manages_staff_and_every_destructive_step_asks_first(
-        screen, owner, stylist, owners_week, second_factor, tmp_path):
+        screen, owner, stylist, owners_week, rights_pages, second_factor, tmp_path):
     grant, glass, review, other = owners_week
     page = screen.page
     lang = screen.language
@@ -279,6 +299,19 @@ def test_owner_manages_staff_and_every_destructive_step_asks_first(
     check(screen, "destroyed clients")
     page.goto("/clients/retention/")
     check(screen, "retention")
+    rights_request, client_page = rights_pages
+    page.goto("/rights/requests/")
+    check(screen, "rights requests")
+    page.goto(f"/rights/requests/{rights_request.pk}/")
+    check(screen, "rights request")
+    page.goto("/rights/notice/")
+    check(screen, "privacy notice editor")
+    page.goto(f"/rights/clients/{other.pk}/consent/")
+    check(screen, "record a consent")
+    page.goto(client_page)
+    check(screen, "client's own page")
+    page.goto("/privacy/")
+    check(screen, "privacy notice")
 
     page.goto("/staff/people/")
     check(screen, "staff list")
