@@ -278,12 +278,15 @@ def treatment_add(request, pk):
         except contraindications.Stopped as exc:
             stopped = exc
             form.note_stopped()
+        except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(request, _("Treatment recorded."))
             return redirect("records:client_detail", pk=client.pk)
     return render(request, "records/treatment_form.html", {
         "form": form, "client": client, "stopped": stopped, "may_override": may_override,
-        "may_manage_products": contraindications.may_manage_products(decider.role)})
+        "may_manage_products": contraindications.may_manage_products(decider.role)},
+        status=400 if form.non_field_errors() else 200)
 
 
 @login_required

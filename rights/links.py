@@ -31,9 +31,13 @@ def lifetime() -> dt.timedelta:
     return dt.timedelta(days=getattr(settings, "CLIENT_LINK_DAYS", 30))
 
 
-def issue(client: Client, *, actor, language: str) -> tuple[ClientLink, str]:
+def issue(client: Client, *, actor, language: str,
+          until: dt.datetime | None = None) -> tuple[ClientLink, str]:
+    """A new link to the client's page, valid for `lifetime()` or until `until` if later
+    (a notice that asks for an answer by a date)."""
+    expires = timezone.now() + lifetime()
     link = ClientLink.objects.create(client_id=client.pk, language=language, issued_by=actor,
-                                     expires_at=timezone.now() + lifetime())
+                                     expires_at=max(expires, until) if until else expires)
     audit.record(actor=actor, actor_label=actor.get_username() if actor else "system",
                  role="" if actor else "system", action=actions.CLIENT_PAGE_LINK,
                  outcome="allowed", client_id=client.pk, client_code=client.code,

@@ -26,7 +26,7 @@ from .models import AccessCopy, Channel, Complaint, RightsRequest
 LANGS = ("zh-hans", "en")
 
 
-def _language(request, default: str) -> str:
+def language_of(request, default: str) -> str:
     asked = request.GET.get("lang") or request.POST.get("lang")
     return asked if asked in LANGS else default
 
@@ -37,7 +37,7 @@ def notice(request, version: int | None = None):
              PrivacyNotice.objects.filter(version=version, published_at__isnull=False).first())
     if version is not None and shown is None:
         raise Http404
-    lang = _language(request, translation.get_language() or "zh-hans")
+    lang = language_of(request, translation.get_language() or "zh-hans")
     with translation.override(lang):
         return render(request, "rights/public/notice.html", {
             "notice": shown, "lang": lang, "facts": notice_page.facts(),
@@ -45,22 +45,22 @@ def notice(request, version: int | None = None):
             .values_list("version", "published_at")})
 
 
-def _invalid(request):
+def invalid_link(request):
     return render(request, "rights/public/invalid.html", status=404)
 
 
-def _resolve(request, token):
+def resolve_link(request, token):
     try:
         return links.resolve(token)
     except links.InvalidLink:
         return None, None
 
 
-def _page(request, token, *, status=200, extra=None):
-    link, client = _resolve(request, token)
+def client_page_response(request, token, *, status=200, extra=None):
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
-    lang = _language(request, link.language)
+        return invalid_link(request)
+    lang = language_of(request, link.language)
     with translation.override(lang), door.open_for_client_self(
             client=client, purpose=actions.CLIENT_SELF_SERVICE,
             action=actions.CLIENT_PAGE_OPEN, ceiling=DataClass.L1):
@@ -112,43 +112,43 @@ def _role_labels() -> dict:
 @never_cache
 @require_GET
 def client_page(request, token):
-    return _page(request, token)
+    return client_page_response(request, token)
 
 
-def _after(request, token, message: str):
+def after_post(request, token, message: str):
     from django.contrib import messages
 
     messages.success(request, message)
-    lang = _language(request, "")
+    lang = language_of(request, "")
     return redirect(f"/c/{token}/" + (f"?lang={lang}" if lang else ""))
 
 
 @require_POST
 def acknowledge(request, token):
-    link, client = _resolve(request, token)
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
+        return invalid_link(request)
     current_notice = notices.current()
     if current_notice is None:
-        return _invalid(request)
-    with translation.override(_language(request, link.language)):
+        return invalid_link(request)
+    with translation.override(language_of(request, link.language)):
         notices.acknowledge(client, version=current_notice.version,
                             channel=NoticeAcknowledgement.Channel.CLIENT_PAGE)
-        return _after(request, token, _("Thank you: you have read the privacy notice."))
+        return after_post(request, token, _("Thank you: you have read the privacy notice."))
 
 
 @require_POST
 def consent_view(request, token):
-    link, client = _resolve(request, token)
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
+        return invalid_link(request)
     purpose, action = request.POST.get("purpose", ""), request.POST.get("action", "")
-    with translation.override(_language(request, link.language)):
+    with translation.override(language_of(request, link.language)):
         if purpose not in ConsentEvent.Purpose.values or action not in ConsentEvent.Action.values:
-            return _page(request, token, status=400,
+            return client_page_response(request, token, status=400,
                          extra={"error": _("Choose a purpose and what to do.")})
         if action == "given" and request.POST.get("agree") != "yes":
-            return _page(request, token, status=400, extra={
+            return client_page_response(request, token, status=400, extra={
                 "error": _("Tick the box to say you agree."), "focus": purpose})
         with door.open_for_client_self(client=client, purpose=actions.RECORD_CONSENT,
                                        action=actions.CLIENT_PAGE_OPEN, ceiling=DataClass.L2):
@@ -156,43 +156,43 @@ def consent_view(request, token):
                 consent.record(client=client, purpose=purpose, action=action,
                                channel=ConsentEvent.Channel.CLIENT_PAGE)
             except consent.ConsentError as exc:
-                return _page(request, token, status=400, extra={"error": str(exc)})
+                return client_page_response(request, token, status=400, extra={"error": str(exc)})
         label = ConsentEvent.Purpose(purpose).label
-        return _after(request, token, (_("Your consent to “%(p)s” is withdrawn.") if
+        return after_post(request, token, (_("Your consent to “%(p)s” is withdrawn.") if
                                        action == "withdrawn" else
                                        _("Your consent to “%(p)s” is recorded.")) % {"p": label})
 
 
 @require_POST
 def rights_request(request, token):
-    link, client = _resolve(request, token)
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
-    with translation.override(_language(request, link.language)):
+        return invalid_link(request)
+    with translation.override(language_of(request, link.language)):
         kind = request.POST.get("kind", "")
         details = request.POST.get("details", "")[:4000]
         if kind not in RightsRequest.Kind.values:
-            return _page(request, token, status=400,
+            return client_page_response(request, token, status=400,
                          extra={"error": _("Choose what you are asking for.")})
         with door.open_for_client_self(client=client, purpose=actions.HANDLE_RIGHTS_REQUEST,
                                        action=actions.RIGHTS_REQUEST_OPEN,
                                        ceiling=DataClass.L3):
             req = requests.open_request(client=client, kind=kind, channel=Channel.CLIENT_PAGE,
                                         details=details)
-        return _after(request, token, _("Your request is received. The salon answers by "
+        return after_post(request, token, _("Your request is received. The salon answers by "
                                         "%(date)s.") % {"date": req.due_on.isoformat()})
 
 
 @require_POST
 def complaint(request, token):
-    link, client = _resolve(request, token)
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
-    with translation.override(_language(request, link.language)):
+        return invalid_link(request)
+    with translation.override(language_of(request, link.language)):
         category = request.POST.get("category", "")
         text = request.POST.get("description", "").strip()[:4000]
         if category not in Complaint.Category.values or not text:
-            return _page(request, token, status=400,
+            return client_page_response(request, token, status=400,
                          extra={"error": _("Choose a category and write your complaint.")})
         with door.open_for_client_self(client=client, purpose=actions.HANDLE_COMPLAINT,
                                        action=actions.CLIENT_PAGE_OPEN, ceiling=DataClass.L3):
@@ -200,23 +200,23 @@ def complaint(request, token):
 
             filed = complaints.file(category=category, channel=Channel.CLIENT_PAGE,
                                     description=text, client=client)
-        return _after(request, token, _("Your complaint is received. The salon answers by "
+        return after_post(request, token, _("Your complaint is received. The salon answers by "
                                         "%(date)s.") % {"date": filed.due_on.isoformat()})
 
 
 @require_POST
 def copy_download(request, token, pk):
-    link, client = _resolve(request, token)
+    link, client = resolve_link(request, token)
     if link is None:
-        return _invalid(request)
+        return invalid_link(request)
     copy = AccessCopy.objects.select_related("request").filter(
         pk=pk, request__client_id=client.pk).first()
     if copy is None:
-        return _invalid(request)
+        return invalid_link(request)
     try:
         data = requests.take_copy(copy)
     except requests.RequestError:
-        return _invalid(request)
+        return invalid_link(request)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{copy.file_name}"'
     response["Cache-Control"] = "no-store"

@@ -26,6 +26,8 @@ urlpatterns = [
     path("jobs/", include("lifecycle.urls")),
     path("rights/", include("rights.urls")),
     path("", include("rights.public_urls")),
+    path("", include("transfer.public_urls")),
+    path("transfer/", include("transfer.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

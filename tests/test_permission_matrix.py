@@ -77,6 +77,7 @@ class Rule:
     anon_*   answers to an anonymous visitor
     reauth   the view asks for the password again (the matrix signs in re-authenticated)
     get_for  answers to an allowed GET that differ by actor: ((actor, answer), ...)
+    post_allow  who may POST, where fewer than may GET (a PAGE_ALLOW key); the rest: 403
     """
 
     allow: str
@@ -89,6 +90,7 @@ class Rule:
     anon_post: tuple = TO_LOGIN
     reauth: bool = False
     get_for: tuple = ()
+    post_allow: str | None = None
 
 
 STAFF_PAGE = "/staff/people/{pk}/"
@@ -237,6 +239,20 @@ TABLE: dict[str, Rule] = {
     "public:complaint": Rule("public", "link", get=NOT_ALLOWED, post=(400, None),
                              payload=(("category", "x"),)),
     "public:copy_download": Rule("public", "copy", get=NOT_ALLOWED, post=OK),
+    # -- the sale of the business: owners act, auditors read; an out-of-order step is 409
+    "transfer:cases": Rule("auditors"),
+    "transfer:case_new": Rule("owner", post=(400, None), payload=(("title", ""),)),
+    "transfer:case": Rule("auditors", "case", post=(409, None), payload=(("step", "approval"),),
+                          post_allow="owner"),
+    # The matrix's case is in its notice period: its checklist is open, but an entry
+    # without a status is refused.
+    "transfer:checklist_entry": Rule("owner", "case_item", get=NOT_ALLOWED, post=(409, None)),
+    "transfer:evidence": Rule("auditors", "case_entry"),
+    "transfer:notices_csv": Rule("owner", "case", reauth=True),
+    "transfer:approve": Rule("owner", "case", get=NOT_ALLOWED, post=(409, None), reauth=True),
+    # The client's answer to the notice, on their own page.
+    "transfer_public:answer": Rule("public", "link_case", get=NOT_ALLOWED, post=(400, None),
+                                   payload=(("answer", "x"),)),
 }
 
 CLIENT_ARGS = {"client", "photo", "form"}
@@ -264,6 +280,10 @@ KINDS = {
     "link": ("missing", "existing"),
     "copy": ("missing", "existing"),
     "version": ("missing", "existing"),
+    "case": ("missing", "existing"),
+    "case_item": ("missing", "existing"),
+    "case_entry": ("missing", "existing"),
+    "link_case": ("missing", "existing"),
 }
 
 MATRIX_PRODUCT = "矩阵染膏"
@@ -311,9 +331,16 @@ def allowed(rule: Rule, actor: str, kind: str) -> bool:
     return level >= {"visible": 1, "L3": 3, "L4": 4}[rule.allow]
 
 
+def _post_refused(rule: Rule, actor: str, method: str) -> bool:
+    return method == "POST" and rule.post_allow is not None and \
+        actor not in PAGE_ALLOW[rule.post_allow]
+
+
 def expected(rule: Rule, actor: str, kind: str, method: str) -> tuple:
     if actor == "anonymous" and rule.allow != "public":
         return rule.anon_get if method == "GET" else rule.anon_post
+    if _post_refused(rule, actor, method):
+        return (403, None)
     success = rule.get if method == "GET" else rule.post
     if method == "GET":
         success = dict(rule.get_for).get(actor, success)
@@ -330,7 +357,7 @@ def is_denial(rule: Rule, actor: str, kind: str, method: str) -> bool:
     """Whether the request is refused (rather than allowed, or allowed and not found)."""
     if actor == "anonymous" and rule.allow != "public":
         return expected(rule, actor, kind, method) == TO_LOGIN
-    return not allowed(rule, actor, kind)
+    return not allowed(rule, actor, kind) or _post_refused(rule, actor, method)
 
 
 def describe(actor: str, kind: str) -> str:
@@ -419,6 +446,8 @@ class World:
     request: object = None
     link_token: str = ""
     public_copy: object = None
+    case: object = None
+    case_token: str = ""
 
     def kwargs(self, args: str, kind: str, actor: str) -> dict:
         if args == "none":
@@ -467,6 +496,18 @@ class World:
             return {"token": token} | ({"pk": self.public_copy.pk} if args == "copy" else {})
         if args == "version":
             return {"version": 404 if kind == "missing" else 1}
+        if args in ("case", "case_item", "case_entry"):
+            from transfer.models import ChecklistEntry, ChecklistItem
+            pk = self.missing if kind == "missing" else self.case.pk
+            if args == "case":
+                return {"pk": pk}
+            if args == "case_item":
+                return {"pk": pk, "item_pk": ChecklistItem.objects.get(case=self.case,
+                                                                       key="nda").pk}
+            return {"pk": pk, "entry_pk": ChecklistEntry.objects.get(case=self.case).pk}
+        if args == "link_case":
+            token = self.case_token[:-2] + "xx" if kind == "missing" else self.case_token
+            return {"token": token, "case_pk": self.case.pk}
         target = {"grant": self.grant, "glass": self.glass, "review": self.review,
                   "alert": self.alert}[args]
         key = "grant_pk" if args == "grant" else "pk"
@@ -568,10 +609,28 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
         requests.check_identity(asked, method=RightsRequest.Identity.ID_DOCUMENT, note="",
                                 actor=owner)
         copies.append(requests.make_copy(asked, actor=owner, language="en")[0])
+    # A transfer case in its notice period (scope: the fifth client's location only, not
+    # the matrix's clients), its notices made, and an NDA entry with its evidence file.
+    import pyrage
+
+    from transfer import cases, checklist
+    from transfer import notices as transfer_notices
+    from transfer.models import ChecklistItem
+    case = cases.open_case(actor=owner, title="matrix sale", recipient_name="买方",
+                           recipient_contact="010-1", location_codes=[own.location.code],
+                           recipient_key=str(pyrage.x25519.Identity.generate().to_public()))
+    cases.confirm_key(case, actor=owner, how="matrix")
+    cases.start_checklist(case, actor=owner)
+    case = cases.start_notice_period(case, actor=owner)
+    transfer_notices.make_all(case, actor=owner)
+    checklist.record(case, ChecklistItem.objects.get(case=case, key="nda"), actor=owner,
+                     status="done", evidence=SimpleUploadedFile("nda.pdf", b"%PDF-1.4 nda"))
+    _link, case_token = links.issue(own, actor=owner, language="en")
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass,
                  review, alert, run, done, proposal, hold, missing=uuid.uuid4(),
                  missing_staff=last_user + 1000, complaint=complaint,
-                 request=copies[0].request, link_token=token, public_copy=copies[1])
+                 request=copies[0].request, link_token=token, public_copy=copies[1],
+                 case=case, case_token=case_token)
 
 
 # -- what a request may change ---------------------------------------------------------

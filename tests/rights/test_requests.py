@@ -17,7 +17,7 @@ from django.utils import timezone
 from access import door
 from audit import actions
 from records import consent, contraindications, services
-from records.models import Client, Destruction, Product
+from records.models import Client, Destruction, Product, Treatment
 from rights import links, requests
 from rights.models import RightsRequest
 from tests.vault.conftest import jpeg_with_gps, signature_data_url
@@ -162,6 +162,11 @@ def test_a_restriction_stops_new_records(client_record, owner, login):
         services.treatment_add(actor=owner, client=client_record,
                                performed_on=timezone.localdate(), service="剪发")
     assert 'id="restricted"' in http.get(f"/clients/{client_record.pk}/").content.decode()
+    # Through the page: the reason, not an error page, and nothing recorded.
+    refused = http.post(f"/clients/{client_record.pk}/treatments/new/", {
+        "performed_on": timezone.localdate().isoformat(), "service": "剪发"})
+    assert refused.status_code == 400 and 'id="treatment-refused"' in refused.content.decode()
+    assert not Treatment.objects.filter(client=client_record).exists()
 
 
 def test_only_owners_and_managers_handle_requests(client_record, owner, stylist, manager,

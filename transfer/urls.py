@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "transfer"
+
+urlpatterns = [
+    path("", views.case_list, name="cases"),
+    path("new/", views.case_new, name="case_new"),
+    path("<uuid:pk>/", views.case_detail, name="case"),
+    path("<uuid:pk>/checklist/<uuid:item_pk>/", views.checklist_entry, name="checklist_entry"),
+    path("<uuid:pk>/evidence/<uuid:entry_pk>/", views.evidence, name="evidence"),
+    path("<uuid:pk>/notices.csv", views.notices_csv, name="notices_csv"),
+    path("<uuid:pk>/approve/", views.approve, name="approve"),
+]

@@ -1,0 +1,234 @@
+"""The owners' transfer pages; auditors read every case and change nothing.
+
+A step asked out of order is answered 409 with the case page and what is wrong.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from access import policy
+from access.auth_views import reauth_required, recent_reauth
+from access.models import Location, Role
+from access.views import owner_required
+
+from . import cases, checklist, notices, scope
+from .cases import StepRefused
+from .models import (
+    Approval,
+    Basis,
+    ChecklistEntry,
+    ChecklistItem,
+    Notice,
+    Objection,
+    Part,
+    State,
+    TransferCase,
+)
+
+READERS = (Role.OWNER, Role.AUDITOR)
+
+
+def _readers_only(request) -> None:
+    if policy.role_of(request.user) not in READERS:
+        raise PermissionDenied
+
+
+@never_cache
+@login_required
+@require_GET
+def case_list(request):
+    _readers_only(request)
+    return render(request, "transfer/cases.html", {
+        "cases": TransferCase.objects.all(),
+        "is_owner": policy.role_of(request.user) == Role.OWNER})
+
+
+def _form_context(values=None) -> dict:
+    return {"locations": Location.objects.all(), "parts": Part.choices, "bases": Basis.choices,
+            "values": values or {}}
+
+
+@never_cache
+@owner_required
+@require_http_methods(["GET", "POST"])
+def case_new(request):
+    error = ""
+    if request.method == "POST":
+        post = request.POST
+        try:
+            case = cases.open_case(
+                actor=request.user, title=post.get("title", ""),
+                recipient_name=post.get("recipient_name", ""),
+                recipient_contact=post.get("recipient_contact", ""),
+                recipient_key=post.get("recipient_key", ""),
+                location_codes=post.getlist("locations"), parts=post.getlist("parts"),
+                basis=post.get("basis", ""), objection_days=_int(post.get("objection_days"), 30))
+        except StepRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("The case is open. Confirm the recipient's key "
+                                        "fingerprint with them before anything else."))
+            return redirect("transfer:case", pk=case.pk)
+    values = ({**request.POST.dict(), "locations": request.POST.getlist("locations"),
+               "parts": request.POST.getlist("parts")} if request.method == "POST"
+              else {"parts": [Part.CONTACT], "objection_days": 30})
+    return render(request, "transfer/case_new.html", _form_context(values) | {"error": error},
+                  status=400 if error else 200)
+
+
+def _int(text, default: int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
+
+
+def _page(request, case: TransferCase, *, error: str = "", status: int = 200):
+    is_owner = policy.role_of(request.user) == Role.OWNER
+    plan = scope.plan(case)
+    latest = checklist.latest(case)
+    entries = list(ChecklistEntry.objects.filter(case=case).select_related("by", "item"))
+    notes = checklist.notes(case, actor=request.user) if entries else {}
+    items = [{"item": item, "label": checklist.label(item), "latest": latest[item.pk],
+              "history": [(e, notes.get(e.pk)) for e in entries if e.item_id == item.pk]}
+             for item in ChecklistItem.objects.filter(case=case)]
+    road = [(state, label, cases.ROAD.index(state) < cases.ROAD.index(case.state)
+             if case.state in cases.ROAD else False) for state, label in State.choices
+            if state != State.CANCELLED]
+    return render(request, "transfer/case.html", {
+        "case": case, "is_owner": is_owner, "plan": plan, "items": items, "road": road,
+        "error": error, "approvals": Approval.objects.filter(case=case).select_related("owner"),
+        "valid_approvals": cases.valid_approvals(case).count(),
+        "needed": cases.APPROVALS_NEEDED,
+        "notices": Notice.objects.filter(case=case).count(),
+        "objections": Objection.objects.filter(case=case, withdrawn_at__isnull=True).count(),
+        "part_labels": [label for value, label in Part.choices if value in case.parts],
+        "location_labels": list(Location.objects.filter(code__in=case.location_codes)
+                                .values_list("name", flat=True)),
+        "scope_editable": case.state in cases.SCOPE_EDITABLE,
+        "checklist_open": case.state in checklist.EDITABLE,
+        "cancellable": case.state in cases.CANCELLABLE,
+        "opener": request.user.pk == case.opened_by_id,
+    } | _form_context({"locations": case.location_codes, "parts": case.parts,
+                       "basis": case.basis}), status=status)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def case_detail(request, pk):
+    _readers_only(request)
+    if request.method == "POST" and policy.role_of(request.user) != Role.OWNER:
+        raise PermissionDenied  # auditors read
+    case = get_object_or_404(TransferCase, pk=pk)
+    if request.method == "GET":
+        return _page(request, case)
+    step = request.POST.get("step", "")
+    try:
+        if step == "confirm_key":
+            cases.confirm_key(case, actor=request.user, how=request.POST.get("how", ""))
+        elif step == "checklist":
+            cases.start_checklist(case, actor=request.user)
+        elif step == "notice":
+            cases.start_notice_period(case, actor=request.user)
+        elif step == "approval":
+            cases.start_approval(case, actor=request.user)
+        elif step == "scope":
+            cases.change_scope(case, actor=request.user,
+                               location_codes=request.POST.getlist("locations"),
+                               parts=request.POST.getlist("parts"),
+                               basis=request.POST.get("basis", ""))
+        elif step == "add_item":
+            checklist.add_item(case, actor=request.user, text=request.POST.get("text", ""))
+        elif step == "make_notices":
+            made = notices.make_all(case, actor=request.user)
+            messages.info(request, _("%(n)d clients have a notice and a link.") % {"n": made})
+        elif step == "cancel":
+            cases.cancel(case, actor=request.user, reason=request.POST.get("reason", ""))
+        else:
+            return _page(request, case, error=_("Unknown step."), status=400)
+    except StepRefused as exc:
+        case.refresh_from_db()
+        return _page(request, case, error=str(exc), status=409)
+    messages.success(request, _("Saved."))
+    return redirect("transfer:case", pk=case.pk)
+
+
+@never_cache
+@owner_required
+@require_POST
+def checklist_entry(request, pk, item_pk):
+    case = get_object_or_404(TransferCase, pk=pk)
+    item = get_object_or_404(ChecklistItem, pk=item_pk, case=case)
+    try:
+        checklist.record(case, item, actor=request.user, status=request.POST.get("status", ""),
+                         note=request.POST.get("note", ""),
+                         evidence=request.FILES.get("evidence"))
+    except StepRefused as exc:
+        return _page(request, case, error=str(exc), status=409)
+    messages.success(request, _("The checklist entry is recorded."))
+    return redirect(f"{case_url(case)}#item-{item.pk}")
+
+
+def case_url(case: TransferCase) -> str:
+    from django.urls import reverse
+
+    return reverse("transfer:case", args=[case.pk])
+
+
+@never_cache
+@login_required
+@require_GET
+def evidence(request, pk, entry_pk):
+    _readers_only(request)
+    entry = get_object_or_404(ChecklistEntry, pk=entry_pk, case_id=pk)
+    if not entry.evidence_sha256:
+        return HttpResponse(status=404)
+    data = checklist.evidence_of(entry, actor=request.user)
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{_safe(entry.evidence_name)}"'
+    return response
+
+
+def _safe(name: str) -> str:
+    kept = "".join(c for c in name if c.isalnum() or c in "._- ")
+    return kept.strip() or "evidence"
+
+
+@never_cache
+@owner_required
+@reauth_required
+@require_GET
+def notices_csv(request, pk):
+    """The notices for the salon's SMS and email tools: names, phones and links, opened
+    and recorded (after the password: it is the whole client list's contact details)."""
+    case = get_object_or_404(TransferCase, pk=pk)
+    if not Notice.objects.filter(case=case).exists():
+        return _page(request, case, error=_("Make the notices first."), status=409)
+    data = notices.export_csv(case, actor=request.user,
+                              base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(data, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="transfer-notices-{case.pk}.csv"'
+    return response
+
+
+@never_cache
+@owner_required
+@reauth_required
+@require_POST
+def approve(request, pk):
+    case = get_object_or_404(TransferCase, pk=pk)
+    try:
+        cases.approve(case, actor=request.user, reauthenticated=recent_reauth(request))
+    except StepRefused as exc:
+        return _page(request, case, error=str(exc), status=409)
+    messages.success(request, _("Your approval is recorded."))
+    return redirect("transfer:case", pk=case.pk)
