@@ -34,7 +34,7 @@ from audit import actions
 from vault.classes import DataClass
 
 from . import notices
-from .models import Client, ConsentEvent, Destruction, Photo, Restriction
+from .models import Client, ConsentEvent, Destruction, Photo, Provenance, Restriction
 
 Purpose = ConsentEvent.Purpose
 Action = ConsentEvent.Action
@@ -49,7 +49,11 @@ class ConsentError(ValueError):
     """The consent cannot be recorded as asked (the message says why, for the person)."""
 
 
-class ConsentWithdrawn(PermissionError):
+class NotAllowed(PermissionError):
+    """What the client's choices do not allow now (the message says why, for staff)."""
+
+
+class ConsentWithdrawn(NotAllowed):
     """The client withdrew consent to this purpose: the action is refused."""
 
     def __init__(self, purpose: str):
@@ -88,7 +92,7 @@ def withdrawn_ids(purpose: str, client_ids) -> set:
     return {cid for cid, action in latest.items() if action == Action.WITHDRAWN}
 
 
-class Restricted(PermissionError):
+class Restricted(NotAllowed):
     """The client asked for processing to be restricted: nothing new is recorded."""
 
     def __init__(self):
@@ -100,13 +104,38 @@ def is_restricted(client_id) -> bool:
     return Restriction.objects.filter(client_id=client_id, lifted_at__isnull=True).exists()
 
 
+class PurposeLocked(NotAllowed):
+    """A record bought with another salon's business is used here only for the purposes
+    it was kept for there; a new one needs the client's consent given here."""
+
+    def __init__(self, purpose: str):
+        self.purpose = purpose
+        super().__init__(_("This client's record came with the purchase of another salon: "
+                           "“%(purpose)s” was not one of its purposes there. Ask the client "
+                           "for their consent first.") % {"purpose": Purpose(purpose).label})
+
+
+def purpose_locked(client_id, purpose: str) -> bool:
+    """Whether an imported client's record may not (yet) be used for this purpose."""
+    origin = Provenance.objects.filter(client_id=client_id).first()
+    if origin is None or purpose in origin.original_purposes:
+        return False
+    latest = (ConsentEvent.objects.filter(client_id=client_id, purpose=purpose,
+                                          at__gt=origin.imported_at)
+              .order_by("-at").only("action").first())
+    return latest is None or latest.action != Action.GIVEN
+
+
 def check_allowed(client_id, purpose: str) -> None:
-    """Raise ConsentWithdrawn if the client withdrew consent to the purpose, Restricted if
-    the client restricted processing."""
+    """Raise Restricted if the client restricted processing, ConsentWithdrawn if they
+    withdrew consent to the purpose, PurposeLocked if their record was bought with another
+    salon and this purpose is new to it."""
     if is_restricted(client_id):
         raise Restricted()
     if is_withdrawn(client_id, purpose):
         raise ConsentWithdrawn(purpose)
+    if purpose_locked(client_id, purpose):
+        raise PurposeLocked(purpose)
 
 
 def age_on(birthday: dt.date | None, day: dt.date) -> int | None:

@@ -70,7 +70,7 @@ def patch_test_add(request, pk):
         try:
             contraindications.patch_test_add(actor=request.user, client=client,
                                              decider=decider, **form.cleaned_data)
-        except (consent.Restricted, consent.ConsentWithdrawn) as exc:
+        except consent.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Patch test recorded."))

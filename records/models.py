@@ -555,3 +555,24 @@ class ContraindicationOverride(PersonalData):
 
     def __str__(self) -> str:
         return f"contraindication override {self.id}"
+
+
+class Provenance(models.Model):
+    """Where a client's record came from when it was bought with another salon's business
+    (PIPL Art. 22): the package, the seller, the client's code there, and the purposes the
+    record may be used for here. A new purpose needs the client's consent given here."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="provenance")
+    package_id = models.UUIDField(db_index=True)
+    case_id = models.UUIDField()
+    seller = models.CharField(_("seller"), max_length=200)
+    seller_fingerprint = models.CharField(max_length=64)
+    original_code = models.CharField(_("code at the seller"), max_length=40)
+    original_purposes = models.JSONField(default=list)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("provenance")
+
+    def __str__(self) -> str:
+        return f"provenance of {self.client_id} from {self.seller}"

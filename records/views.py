@@ -240,7 +240,7 @@ def client_edit(request, pk):
         services.client_update(actor=request.user, client=client,
                                data={name: form.cleaned_data[name] for name in form.changed_data},
                                decider=decider)
-    except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+    except consent.NotAllowed as exc:
         # New health notes after the client withdrew consent, or anything new under a
         # restriction: refused, with the reason on the form.
         form.add_error(None, str(exc))
@@ -278,7 +278,7 @@ def treatment_add(request, pk):
         except contraindications.Stopped as exc:
             stopped = exc
             form.note_stopped()
-        except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+        except consent.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Treatment recorded."))
@@ -301,7 +301,7 @@ def photo_add(request, pk):
                                decider=decider)
         except ValidationError as exc:
             form.add_error("image", exc)
-        except (consent.ConsentWithdrawn, consent.Restricted) as exc:
+        except consent.NotAllowed as exc:
             form.add_error("image", str(exc))
         else:
             messages.success(request, _("Photo added."))

@@ -330,6 +330,11 @@ RIGHTS_DUE_DAYS = envint("RIGHTS_DUE_DAYS", 15)
 COMPLAINT_DUE_DAYS = envint("COMPLAINT_DUE_DAYS", 15)
 CLIENT_LINK_DAYS = envint("CLIENT_LINK_DAYS", 30)
 RIGHTS_COPY_DIR = Path(envstr("RIGHTS_COPY_DIR") or VAR_DIR / "copies")
+# The sale of the business: where sealed packages wait for their one download, how long,
+# and the seller's name written into them.
+TRANSFER_PACKAGE_DIR = Path(envstr("TRANSFER_PACKAGE_DIR") or VAR_DIR / "transfer-packages")
+TRANSFER_PACKAGE_DAYS = envint("TRANSFER_PACKAGE_DAYS", 7)
+SALON_NAME = envstr("SALON_NAME") or ""
 # Lifecycle jobs (rotation, backups, restore drills, destruction) may run for a long time.
 LIFECYCLE_SOFT_TIME_LIMIT = envint("LIFECYCLE_SOFT_TIME_LIMIT", 6 * 3600)
 CELERY_TIMEZONE = TIME_ZONE
@@ -393,6 +398,8 @@ CELERY_BEAT_SCHEDULE = {
                                "schedule": envint("ANOMALY_DETECT_SECONDS", 300)},
     "rights-remind": {"task": "rights.tasks.remind",
                       "schedule": _crontab(os.environ.get("RIGHTS_REMIND_CRON", "0 8 * * *"))},
+    "transfer-sweep": {"task": "transfer.tasks.sweep_packages",
+                       "schedule": _crontab(os.environ.get("TRANSFER_SWEEP_CRON", "15 8 * * *"))},
     # Lifecycle jobs: beat queues a run; the jobs page shows its progress.
     "kek-rotation": {"task": "lifecycle.tasks.scheduled_job", "args": ["kek-rotation"],
                      "schedule": _crontab(os.environ.get("KEK_ROTATION_CRON", "30 4 2 1 *"))},

@@ -261,3 +261,20 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"receipt for case {self.case_id}"
+
+
+class ImportedPackage(models.Model):
+    """On the receiving side: a package imported here, once (a replay is refused)."""
+
+    package_id = models.UUIDField(primary_key=True)
+    case_id = models.UUIDField()
+    seller = models.CharField(max_length=200)
+    seller_fingerprint = models.CharField(max_length=64)
+    manifest_sha256 = models.CharField(max_length=64)
+    counts = models.JSONField(default=dict)
+    location_code = models.CharField(max_length=16)
+    imported_at = models.DateTimeField()
+    receipt = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"imported package {self.package_id}"

@@ -12,4 +12,8 @@ urlpatterns = [
     path("<uuid:pk>/evidence/<uuid:entry_pk>/", views.evidence, name="evidence"),
     path("<uuid:pk>/notices.csv", views.notices_csv, name="notices_csv"),
     path("<uuid:pk>/approve/", views.approve, name="approve"),
+    path("<uuid:pk>/package/<uuid:package_pk>/progress/", views.package_progress,
+         name="package_progress"),
+    path("<uuid:pk>/package/<uuid:package_pk>/download/", views.package_download,
+         name="package_download"),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -19,7 +19,7 @@ from access.auth_views import reauth_required, recent_reauth
 from access.models import Location, Role
 from access.views import owner_required
 
-from . import cases, checklist, notices, scope
+from . import cases, checklist, notices, packaging, scope
 from .cases import StepRefused
 from .models import (
     Approval,
@@ -28,6 +28,7 @@ from .models import (
     ChecklistItem,
     Notice,
     Objection,
+    Package,
     Part,
     State,
     TransferCase,
@@ -117,6 +118,8 @@ def _page(request, case: TransferCase, *, error: str = "", status: int = 200):
         "checklist_open": case.state in checklist.EDITABLE,
         "cancellable": case.state in cases.CANCELLABLE,
         "opener": request.user.pk == case.opened_by_id,
+        "packages": Package.objects.filter(case=case),
+        "approved": cases.approved(case),
     } | _form_context({"locations": case.location_codes, "parts": case.parts,
                        "basis": case.basis}), status=status)
 
@@ -151,6 +154,10 @@ def case_detail(request, pk):
         elif step == "make_notices":
             made = notices.make_all(case, actor=request.user)
             messages.info(request, _("%(n)d clients have a notice and a link.") % {"n": made})
+        elif step == "package":
+            packaging.request_build(case, actor=request.user)
+            messages.info(request, _("The package is being built."))
+            return redirect("transfer:case", pk=case.pk)
         elif step == "cancel":
             cases.cancel(case, actor=request.user, reason=request.POST.get("reason", ""))
         else:
@@ -232,3 +239,33 @@ def approve(request, pk):
         return _page(request, case, error=str(exc), status=409)
     messages.success(request, _("Your approval is recorded."))
     return redirect("transfer:case", pk=case.pk)
+
+
+@never_cache
+@login_required
+@require_GET
+def package_progress(request, pk, package_pk):
+    _readers_only(request)
+    p = get_object_or_404(Package, pk=package_pk, case_id=pk)
+    return JsonResponse({
+        "status": p.status, "status_label": p.get_status_display(), "done": p.done,
+        "total": p.total, "finished": p.status != Package.Status.BUILDING,
+        "percent": round(100 * p.done / p.total, 1) if p.total else None,
+        "eta_seconds": None})
+
+
+@never_cache
+@owner_required
+@reauth_required
+@require_POST
+def package_download(request, pk, package_pk):
+    """The one download of the sealed package, to hand to the recipient."""
+    p = get_object_or_404(Package.objects.select_related("case"), pk=package_pk, case_id=pk)
+    try:
+        stream = packaging.take(p, actor=request.user)
+    except StepRefused as exc:
+        return _page(request, p.case, error=str(exc), status=409)
+    response = StreamingHttpResponse(stream, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="{p.file_name}"'
+    response["Content-Length"] = str(p.byte_size)
+    return response
