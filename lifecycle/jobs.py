@@ -98,7 +98,8 @@ HOUSEKEEPING: dict[str, tuple[Promise, bool]] = {
     "audit-prune-daily": (_("Prune audit events past retention"), True),
     "audit-detect-anomalies": (_("Look for unusual access"), True),
     "rights-remind": (_("Remind owners of rights requests due"), True),
-    "transfer-sweep": (_("Remove transfer packages past their expiry"), True),
+    "transfer-sweep": (_("Remove expired transfer packages; destroy sold clients' copies "
+                         "after the grace period"), True),
 }
 
 

@@ -334,6 +334,8 @@ RIGHTS_COPY_DIR = Path(envstr("RIGHTS_COPY_DIR") or VAR_DIR / "copies")
 # and the seller's name written into them.
 TRANSFER_PACKAGE_DIR = Path(envstr("TRANSFER_PACKAGE_DIR") or VAR_DIR / "transfer-packages")
 TRANSFER_PACKAGE_DAYS = envint("TRANSFER_PACKAGE_DAYS", 7)
+# Days between the recipient's receipt and the destruction of the seller's copies.
+TRANSFER_GRACE_DAYS = envint("TRANSFER_GRACE_DAYS", 14)
 SALON_NAME = envstr("SALON_NAME") or ""
 # Lifecycle jobs (rotation, backups, restore drills, destruction) may run for a long time.
 LIFECYCLE_SOFT_TIME_LIMIT = envint("LIFECYCLE_SOFT_TIME_LIMIT", 6 * 3600)

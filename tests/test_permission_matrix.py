@@ -250,6 +250,16 @@ TABLE: dict[str, Rule] = {
     "transfer:evidence": Rule("auditors", "case_entry"),
     "transfer:notices_csv": Rule("owner", "case", reauth=True),
     "transfer:approve": Rule("owner", "case", get=NOT_ALLOWED, post=(409, None), reauth=True),
+    # The matrix's package is still being built: its progress reads, its download is refused.
+    "transfer:package_progress": Rule("auditors", "case_package"),
+    "transfer:package_download": Rule("owner", "case_package", get=NOT_ALLOWED,
+                                      post=(409, None), reauth=True),
+    # Nothing delivered yet: a receipt and the destruction are out of order; no certificate.
+    "transfer:receipt_upload": Rule("owner", "case", get=NOT_ALLOWED, post=(409, None)),
+    "transfer:destroy_copies": Rule("owner", "case", get=NOT_ALLOWED, post=(409, None),
+                                    reauth=True),
+    "transfer:certificate": Rule("auditors", "case", get=(404, None)),
+    "transfer:case_export": Rule("auditors", "case"),
     # The client's answer to the notice, on their own page.
     "transfer_public:answer": Rule("public", "link_case", get=NOT_ALLOWED, post=(400, None),
                                    payload=(("answer", "x"),)),
@@ -283,6 +293,7 @@ KINDS = {
     "case": ("missing", "existing"),
     "case_item": ("missing", "existing"),
     "case_entry": ("missing", "existing"),
+    "case_package": ("missing", "existing"),
     "link_case": ("missing", "existing"),
 }
 
@@ -496,11 +507,13 @@ class World:
             return {"token": token} | ({"pk": self.public_copy.pk} if args == "copy" else {})
         if args == "version":
             return {"version": 404 if kind == "missing" else 1}
-        if args in ("case", "case_item", "case_entry"):
-            from transfer.models import ChecklistEntry, ChecklistItem
+        if args in ("case", "case_item", "case_entry", "case_package"):
+            from transfer.models import ChecklistEntry, ChecklistItem, Package
             pk = self.missing if kind == "missing" else self.case.pk
             if args == "case":
                 return {"pk": pk}
+            if args == "case_package":
+                return {"pk": pk, "package_pk": Package.objects.get(case=self.case).pk}
             if args == "case_item":
                 return {"pk": pk, "item_pk": ChecklistItem.objects.get(case=self.case,
                                                                        key="nda").pk}
@@ -626,6 +639,8 @@ def world(owner, manager, stylist, receptionist, auditor, outsider, location, ot
     checklist.record(case, ChecklistItem.objects.get(case=case, key="nda"), actor=owner,
                      status="done", evidence=SimpleUploadedFile("nda.pdf", b"%PDF-1.4 nda"))
     _link, case_token = links.issue(own, actor=owner, language="en")
+    from transfer.models import Package
+    Package.objects.create(case=case, scope_revision=case.scope_revision)
     return World(clients, photos, forms, markers, full_names, phones, colleague, grant, glass,
                  review, alert, run, done, proposal, hold, missing=uuid.uuid4(),
                  missing_staff=last_user + 1000, complaint=complaint,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from access import door
@@ -60,6 +61,13 @@ def entries(case: TransferCase, plan: Plan, *, seller: str,
             done(min(start + BATCH, len(ids)))
 
 
+def _by_client(rows) -> dict[uuid.UUID, list]:
+    grouped: dict[uuid.UUID, list] = defaultdict(list)
+    for row in rows:
+        grouped[row.client_id].append(row)
+    return grouped
+
+
 def _batch(case: TransferCase, plan: Plan, batch: Sequence[uuid.UUID], *, seller: str):
     parts = set(case.parts)
     with door.open_for_system(actor="transfer", purpose=actions.TRANSFER_BUSINESS,
@@ -69,11 +77,33 @@ def _batch(case: TransferCase, plan: Plan, batch: Sequence[uuid.UUID], *, seller
         by_client: dict[uuid.UUID, list] = {pk: [] for pk in batch}
         for event in ConsentEvent.objects.filter(client_id__in=batch).order_by("at"):
             by_client[event.client_id].append(event)
+        # One query per model for the whole batch, not one per client; each client's rows
+        # keep the order its own query gave them.
+        health = [pk for pk in batch if pk in plan.with_health]
+        photos = [pk for pk in batch if pk in plan.with_photos]
+        none: dict = {}
+        related = {
+            "beauty": _by_client(BeautyProfile.objects.filter(client_id__in=batch))
+            if Part.BEAUTY in parts else none,
+            "treatments": _by_client(Treatment.objects.filter(client_id__in=batch)
+                                     .order_by("performed_on", "pk"))
+            if Part.TREATMENTS in parts else none,
+            "health": _by_client(HealthNote.objects.filter(client_id__in=health)),
+            "patch_tests": _by_client(PatchTest.objects.filter(client_id__in=health)
+                                      .select_related("product")),
+            "photos": _by_client(Photo.objects.filter(client_id__in=photos)
+                                 .order_by("taken_on", "pk")),
+            "forms": _by_client(ClientForm.objects.filter(client_id__in=batch)
+                                .order_by("signed_on", "pk"))
+            if Part.FORMS in parts else none,
+        }
         for client in clients:
-            yield from _client(case, plan, client, by_client[client.pk], parts, seller)
+            rows = {name: found.get(client.pk, ()) for name, found in related.items()}
+            yield from _client(case, plan, client, by_client[client.pk], parts, seller, rows)
 
 
-def _client(case, plan, client: Client, consents, parts: set, seller: str) -> Iterator[tuple]:
+def _client(case, plan, client: Client, consents, parts: set, seller: str,
+            rows: dict) -> Iterator[tuple]:
     cid = str(client.pk)
     yield ("record", "client", {
         "id": cid, "code": client.code, "location": client.location.code,
@@ -89,31 +119,29 @@ def _client(case, plan, client: Client, consents, parts: set, seller: str) -> It
             "action": event.action, "at": _iso(event.at), "channel": event.channel,
             "notice_version": event.notice_version})
     if Part.BEAUTY in parts:
-        profile = BeautyProfile.objects.filter(client=client).first()
-        if profile is not None:
+        for profile in rows["beauty"][:1]:
             yield ("record", "beauty_profile", {
                 "client_id": cid, "skin_type": _text(profile.skin_type),
                 "hair": _text(profile.hair), "concerns": _text(profile.concerns)})
     if Part.TREATMENTS in parts:
-        for t in Treatment.objects.filter(client=client).order_by("performed_on", "pk"):
+        for t in rows["treatments"]:
             yield ("record", "treatment", {
                 "id": str(t.pk), "client_id": cid, "performed_on": _iso(t.performed_on),
                 "service": _text(t.service), "products": list(t.products or []),
                 "colour_formula": _text(t.colour_formula), "notes": _text(t.notes),
                 "price": _text(t.price)})
     if client.pk in plan.with_health:
-        note = HealthNote.objects.filter(client=client).first()
-        if note is not None:
+        for note in rows["health"][:1]:
             yield ("record", "health_note", {
                 "client_id": cid, **{name: _text(getattr(note, name)) for name in (
                     "allergies", "contraindications", "medication", "pregnancy", "conditions")}})
-        for p in PatchTest.objects.filter(client=client).select_related("product"):
+        for p in rows["patch_tests"]:
             yield ("record", "patch_test", {
                 "id": str(p.pk), "client_id": cid, "product": p.product.name,
                 "tested_on": _iso(p.tested_on), "result": _text(p.result),
                 "reaction": _text(p.reaction)})
     if client.pk in plan.with_photos:
-        for photo in Photo.objects.filter(client=client).order_by("taken_on", "pk"):
+        for photo in rows["photos"]:
             data = photo.image.read()
             path = f"files/photos/{photo.pk}{SUFFIX.get(photo.content_type, '.bin')}"
             yield ("file", path, data)
@@ -124,7 +152,7 @@ def _client(case, plan, client: Client, consents, parts: set, seller: str) -> It
                 "content_type": photo.content_type, "width": photo.width,
                 "height": photo.height, "file": path, "sha256": hashlib.sha256(data).hexdigest()})
     if Part.FORMS in parts:
-        for form in ClientForm.objects.filter(client=client).order_by("signed_on", "pk"):
+        for form in rows["forms"]:
             data = form.document.read()
             path = f"files/forms/{form.pk}{SUFFIX.get(form.content_type, '.bin')}"
             yield ("file", path, data)

@@ -16,4 +16,8 @@ urlpatterns = [
          name="package_progress"),
     path("<uuid:pk>/package/<uuid:package_pk>/download/", views.package_download,
          name="package_download"),
+    path("<uuid:pk>/receipt/", views.receipt_upload, name="receipt_upload"),
+    path("<uuid:pk>/destroy/", views.destroy_copies, name="destroy_copies"),
+    path("<uuid:pk>/certificate.json", views.certificate, name="certificate"),
+    path("<uuid:pk>/export.json", views.case_export, name="case_export"),
 ]

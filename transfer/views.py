@@ -8,8 +8,9 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -19,7 +20,7 @@ from access.auth_views import reauth_required, recent_reauth
 from access.models import Location, Role
 from access.views import owner_required
 
-from . import cases, checklist, notices, packaging, scope
+from . import cases, checklist, handover, notices, packaging, scope
 from .cases import StepRefused
 from .models import (
     Approval,
@@ -30,6 +31,7 @@ from .models import (
     Objection,
     Package,
     Part,
+    Receipt,
     State,
     TransferCase,
 )
@@ -119,6 +121,8 @@ def _page(request, case: TransferCase, *, error: str = "", status: int = 200):
         "cancellable": case.state in cases.CANCELLABLE,
         "opener": request.user.pk == case.opened_by_id,
         "packages": Package.objects.filter(case=case),
+        "receipt": Receipt.objects.filter(case=case).first(),
+        "today": timezone.localdate(),
         "approved": cases.approved(case),
     } | _form_context({"locations": case.location_codes, "parts": case.parts,
                        "basis": case.basis}), status=status)
@@ -158,6 +162,8 @@ def case_detail(request, pk):
             packaging.request_build(case, actor=request.user)
             messages.info(request, _("The package is being built."))
             return redirect("transfer:case", pk=case.pk)
+        elif step == "close":
+            handover.close(case, actor=request.user)
         elif step == "cancel":
             cases.cancel(case, actor=request.user, reason=request.POST.get("reason", ""))
         else:
@@ -198,7 +204,7 @@ def evidence(request, pk, entry_pk):
     _readers_only(request)
     entry = get_object_or_404(ChecklistEntry, pk=entry_pk, case_id=pk)
     if not entry.evidence_sha256:
-        return HttpResponse(status=404)
+        raise Http404
     data = checklist.evidence_of(entry, actor=request.user)
     response = HttpResponse(data, content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{_safe(entry.evidence_name)}"'
@@ -268,4 +274,78 @@ def package_download(request, pk, package_pk):
     response = StreamingHttpResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{p.file_name}"'
     response["Content-Length"] = str(p.byte_size)
+    return response
+
+
+@never_cache
+@owner_required
+@require_POST
+def receipt_upload(request, pk):
+    case = get_object_or_404(TransferCase, pk=pk)
+    upload = request.FILES.get("receipt")
+    try:
+        if upload is None:
+            raise StepRefused(_("Choose the receipt file the recipient sent."))
+        handover.record_receipt(case, upload.read(handover.RECEIPT_MAX_BYTES + 1),
+                                actor=request.user)
+    except StepRefused as exc:
+        return _page(request, case, error=str(exc), status=409)
+    messages.success(request, _("The receipt is recorded."))
+    return redirect("transfer:case", pk=case.pk)
+
+
+@never_cache
+@owner_required
+@reauth_required
+@require_POST
+def destroy_copies(request, pk):
+    """Destroy the seller's copies now that the grace period has passed (a task: it can
+    take minutes for a large salon)."""
+    case = get_object_or_404(TransferCase, pk=pk)
+    receipt_row = Receipt.objects.filter(case=case).first()
+    if case.state != State.ACKNOWLEDGED or receipt_row is None:
+        return _page(request, case, error=_("The seller's copies are destroyed after the "
+                                            "receipt."), status=409)
+    if timezone.localdate() <= receipt_row.destroy_after:
+        return _page(request, case, error=_("The grace period ends on %(date)s.")
+                     % {"date": receipt_row.destroy_after.isoformat()}, status=409)
+    from . import tasks
+
+    tasks.destroy_seller_copies.delay(str(case.pk), request.user.pk)
+    messages.info(request, _("The seller's copies are being destroyed; the certificate "
+                             "appears here when it is done."))
+    return redirect("transfer:case", pk=case.pk)
+
+
+@never_cache
+@login_required
+@require_GET
+def certificate(request, pk):
+    _readers_only(request)
+    case = get_object_or_404(TransferCase, pk=pk)
+    receipt_row = Receipt.objects.filter(case=case, certificate__isnull=False).first()
+    if receipt_row is None:
+        raise Http404
+    from records import certificate_file
+
+    response = HttpResponse(certificate_file.dumps(receipt_row.certificate),
+                            content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="transfer-certificate-{case.pk}.json"'
+    return response
+
+
+@never_cache
+@login_required
+@require_GET
+def case_export(request, pk):
+    """The whole case for auditors, as JSON: road, checklist history (notes opened and
+    recorded), notices, answers, approvals, packages, downloads, receipt, certificate and
+    the audit events that name the case."""
+    _readers_only(request)
+    case = get_object_or_404(TransferCase, pk=pk)
+    from . import audit_export
+
+    data = audit_export.case_record(case, actor=request.user)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="transfer-case-{case.pk}.json"'
     return response
