@@ -19,8 +19,9 @@ from access import policy
 from access.auth_views import reauth_required, recent_reauth
 from access.models import Location, Role
 from access.views import owner_required
+from audit import checkpoints
 
-from . import cases, checklist, handover, notices, packaging, scope
+from . import cases, checklist, handover, notices, package, packaging, scope
 from .cases import StepRefused
 from .models import (
     Approval,
@@ -123,6 +124,8 @@ def _page(request, case: TransferCase, *, error: str = "", status: int = 200):
         "packages": Package.objects.filter(case=case),
         "receipt": Receipt.objects.filter(case=case).first(),
         "today": timezone.localdate(),
+        "seller_key": package.public_key_text(checkpoints.public_key()),
+        "seller_fingerprint": package.fingerprint(checkpoints.public_key()),
         "approved": cases.approved(case),
     } | _form_context({"locations": case.location_codes, "parts": case.parts,
                        "basis": case.basis}), status=status)

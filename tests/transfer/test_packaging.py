@@ -176,13 +176,15 @@ def test_import_writes_every_field_under_new_keys_and_refuses_a_replay(
 
 
 def test_a_new_purpose_needs_the_clients_consent_here(
-        owner, sale, identity, location, django_capture_on_commit_callbacks):
+        login, owner, sale, identity, location, django_capture_on_commit_callbacks):
     case, lina, _other = sale
     built = _build(case, owner, django_capture_on_commit_callbacks)
     Client.objects.filter(pk__in=[c.pk for c in sale[1:]]).delete()
     importer.import_package(packaging.path_of(built), identity=identity,
                             seller_key=checkpoints.public_key(), location_code=location.code)
     lina = Client.objects.get(pk=lina.pk)
+    page = login(owner).get(f"/clients/{lina.pk}/").content.decode()
+    assert 'id="provenance"' in page and Provenance.objects.get(client=lina).seller in page
     # Service and health were its purposes at the seller; photos were not.
     consent.check_allowed(lina.pk, "service")
     consent.check_allowed(lina.pk, "health")
