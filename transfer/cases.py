@@ -208,6 +208,11 @@ def approve(case: TransferCase, *, actor, reauthenticated: bool) -> Approval:
                                                     "approve it: two other owners do."))
         if not reauthenticated:
             raise StepRefused(_("Confirm your password and code first."))
+        from django_otp import user_has_device
+
+        if not user_has_device(actor, confirmed=True):
+            raise StepRefused(_("Approving a transfer needs your authenticator app: set it "
+                                "up on your account page first."))
         if valid_approvals(case).filter(owner=actor).exists():
             raise StepRefused(_("You have approved this scope already."))
         approval = Approval.objects.create(case=case, owner=actor, at=timezone.now(),

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access import policy
 from access.auth_views import reauth_required, recent_reauth
+from access.middleware import needs_otp
 from access.models import Location, Role
 from access.views import owner_required
 from audit import checkpoints
@@ -243,7 +244,10 @@ def notices_csv(request, pk):
 def approve(request, pk):
     case = get_object_or_404(TransferCase, pk=pk)
     try:
-        cases.approve(case, actor=request.user, reauthenticated=recent_reauth(request))
+        # The password again, and the authenticator code with it (reauth asks for the
+        # code of every role that has one to give; an owner without one cannot approve).
+        cases.approve(case, actor=request.user,
+                      reauthenticated=recent_reauth(request) and needs_otp(request.user))
     except StepRefused as exc:
         return _page(request, case, error=str(exc), status=409)
     messages.success(request, _("Your approval is recorded."))

@@ -11,11 +11,19 @@ def recipient_key() -> str:
     return str(pyrage.x25519.Identity.generate().to_public())
 
 
+def _owner_with_authenticator(username):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    user = _person(username, "owner", None)
+    TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    return user
+
+
 @pytest.fixture
 def owner2(location):
-    return _person("owner2", "owner", None)
+    return _owner_with_authenticator("owner2")
 
 
 @pytest.fixture
 def owner3(location):
-    return _person("owner3", "owner", None)
+    return _owner_with_authenticator("owner3")

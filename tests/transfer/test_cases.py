@@ -179,6 +179,15 @@ def test_two_other_owners_approve_after_password_and_code(login, owner, owner2, 
     assert AccessEvent.objects.filter(action="transfer.approve").count() == 2
 
 
+def test_an_owner_without_an_authenticator_cannot_approve(at_approval, location):
+    from tests.conftest import _person
+
+    plain = _person("owner4", "owner", None)
+    with pytest.raises(cases.StepRefused, match="authenticator"):
+        cases.approve(at_approval, actor=plain, reauthenticated=True)
+    assert not Approval.objects.exists()
+
+
 def test_a_change_of_scope_voids_the_approvals(login, owner, owner2, owner3, at_approval,
                                                location):
     case = at_approval
