@@ -58,16 +58,21 @@ def make_all(case: TransferCase, *, actor) -> int:
 def texts(case: TransferCase, *, name: str, link: str) -> dict[str, str]:
     facts = {"name": name, "recipient": case.recipient_name, "contact": case.recipient_contact,
              "date": case.objection_until.isoformat(), "link": link}
+
+    def sms() -> str:
+        return _("Dear %(name)s, the salon is being sold to %(recipient)s (contact: "
+                 "%(contact)s). Your client record will pass to them for the same purposes. "
+                 "To object, or to have your record deleted instead, open before %(date)s: "
+                 "%(link)s") % facts
+
+    def subject() -> str:
+        return _("The salon is changing owner: your client record")
+
     with translation.override("zh-hans"):
-        sms_zh = _("%(name)s您好：本店即将转让给%(recipient)s（联系方式：%(contact)s），您的客户资料"
-                   "将按原用途转交对方。如反对转让或希望改为删除资料，请在%(date)s前打开：%(link)s") % facts
+        sms_zh, subject_zh = sms(), subject()
     with translation.override("en"):
-        sms_en = _("Dear %(name)s, the salon is being sold to %(recipient)s (contact: "
-                   "%(contact)s). Your client record will pass to them for the same purposes. "
-                   "To object, or to have your record deleted instead, open before %(date)s: "
-                   "%(link)s") % facts
-        subject = _("The salon is changing owner: your client record")
-    return {"sms_zh": sms_zh, "sms_en": sms_en, "email_subject": subject,
+        sms_en, subject_en = sms(), subject()
+    return {"sms_zh": sms_zh, "sms_en": sms_en, "email_subject": f"{subject_zh} / {subject_en}",
             "email_body": f"{sms_zh}\n\n{sms_en}"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -215,6 +216,11 @@ def test_notices_name_the_recipient_and_export_records_the_opening(login, owner,
     text = response.content.decode("utf-8-sig")
     assert "李娜" in text and "13812345678" in text and "新美丽有限公司" in text
     assert "/c/" in text and case.objection_until.isoformat() in text
+    import csv
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["sms_en"].startswith("Dear 李娜, the salon is being sold to 新美丽有限公司")
+    assert "您好" in row["sms_zh"] and "新美丽有限公司" in row["sms_zh"]
+    assert row["link"] in row["sms_zh"] and row["link"] in row["sms_en"]
     opened = AccessEvent.objects.filter(action="transfer.notices", outcome="allowed",
                                         actor_label="owner").exclude(subjects=[]).get()
     assert str(client_record.pk) in [str(s) for s in opened.subjects]
