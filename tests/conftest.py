@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.conf import settings
 
+from tests.salons import scratch_databases  # noqa: F401  (a fixture for every test)
 from vault import keyring
 
 
