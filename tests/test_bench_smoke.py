@@ -57,6 +57,12 @@ BENCHES = {
         "certificates written, destructions certified",
         "left of the destroyed clients: rows, treatments, photos, data keys, files  0, 0, 0, 0, 0",
         "shred ledger entries")),
+    "transfer": ("bench/transfer.py", (
+        "build the package (packaging.build) of 200 clients, wall time",
+        "package size", "peak memory of the build",
+        "verify and import (importer.import_package) into an empty salon, wall time",
+        "peak memory of verify and import",
+        "imported: clients, treatments, photos, stored files")),
 }
 AUDIT = ("bench/audit.py", (
     "[PG] client page, recording vs _append stubbed, p95",

@@ -199,8 +199,21 @@ class _Writer:
 
     def _flush(self, model) -> None:
         rows, self.rows[model] = self.rows[model], []
+        if rows and model is Client:
+            self._claim(rows)
         if rows:
             model.objects.bulk_create(rows)
+
+    def _claim(self, clients: list[Client]) -> None:
+        """Refuse ids already here, and give the clients their codes in arrival order: one
+        query and one counter update for the whole buffer, not per client."""
+        ids = [c.pk for c in clients]
+        taken = Client.objects.filter(pk__in=ids).values_list("pk", flat=True).first()
+        if taken is not None:
+            raise ImportRefused(f"a client with the id {taken} is here already")
+        for client, code in zip(clients, next_client_codes(self.location, len(clients)),
+                                strict=True):
+            client.code = code
 
     def finish(self) -> None:
         # Clients first, then what refers to them (the constraints are checked at commit).
@@ -212,14 +225,11 @@ class _Writer:
 
     def _client(self, r: dict) -> None:
         cid = uuid.UUID(r["id"])
-        if Client.objects.filter(pk=cid).exists():
-            raise ImportRefused(f"a client with the id {cid} is here already")
-        [code] = next_client_codes(self.location, 1)
         self.client_ids.append(cid)
         self.original_codes = getattr(self, "original_codes", {})
         self.original_codes[cid] = r["code"]
         self.rows[Client].append(Client(
-            id=cid, code=code, location=self.location, full_name=r["full_name"],
+            id=cid, code="", location=self.location, full_name=r["full_name"],
             phone=r["phone"], wechat_id=r["wechat_id"], email=r["email"],
             birthday=_date(r["birthday"]), last_visit=_date(r["last_visit"])))
 
