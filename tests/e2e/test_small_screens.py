@@ -470,3 +470,130 @@ def test_auditor_reads_the_log_on_a_phone_and_a_desktop(screen, auditor, stylist
     check(screen, "charts, other language")
     go(screen, "#nav-audit")
     check(screen, "audit log, other language")
+
+
+# -- the sale of the business -----------------------------------------------------------------
+BUYER = "新美丽美容管理（北京）有限公司 New Beauty Salon Management (Beijing) Co., Ltd."
+
+
+@pytest.fixture
+def transfer_cases(owner, long_client, make_client, location, settings, tmp_path):
+    """Two cases: one in its notice period (a checklist with history, notices, an objection)
+    and one acknowledged by the buyer (its package downloaded, the receipt recorded)."""
+    import json
+
+    import pyrage
+    from celery import current_app
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import _person
+    from tests.e2e.conftest import authenticator
+    from transfer import cases, checklist, notices, objections, package, packaging
+    from transfer.models import ChecklistItem, Notice, Receipt
+
+    settings.TRANSFER_PACKAGE_DIR = tmp_path / "packages"
+    objector = make_client(full_name="周敏", phone="13600001111")
+    key = str(pyrage.x25519.Identity.generate().to_public())
+    how = "致电张经理（合同上的号码 010-87654321），双方逐组读出指纹，完全一致"
+
+    def case_to_notice(title):
+        case = cases.open_case(actor=owner, title=title, recipient_name=BUYER,
+                               recipient_contact=f"{LONG_EMAIL} / 010-87654321",
+                               recipient_key=key, location_codes=[location.code],
+                               parts=["contact", "beauty", "treatments", "health", "photos"])
+        cases.confirm_key(case, actor=owner, how=how)
+        cases.start_checklist(case, actor=owner)
+        checklist.add_item(case, actor=owner, text="买方数据保护负责人已书面确认接收流程和保存期限")
+        nda = ChecklistItem.objects.get(case=case, key="nda")
+        signed = "保密协议-新美丽美容管理有限公司-双方签署版-2026-final-scan.pdf"
+        checklist.record(case, nda, actor=owner, status="done", note="双方已签署，原件存于律所",
+                         evidence=SimpleUploadedFile(signed, b"%PDF-1.4 signed"))
+        case = cases.start_notice_period(case, actor=owner)
+        notices.make_all(case, actor=owner)
+        with objections.open_for_answer(objector):
+            objections.answer(case, objector, kind="object")
+        return case
+
+    in_notice = case_to_notice("出售国贸店及其全部客户资料（含服务记录、健康信息和照片）")
+    done = case_to_notice("出售三里屯店")
+    later = done.objection_until + dt.timedelta(days=1)
+    for item in ChecklistItem.objects.filter(case=done).exclude(key="nda"):
+        checklist.record(done, item, actor=owner, status="done", note="已完成", today=later)
+    done = cases.start_approval(done, actor=owner, today=later)
+    for name in ("owner.b", "owner.c"):
+        approver = _person(name, "owner", None)
+        authenticator(name)  # approving needs an authenticator app
+        cases.approve(done, actor=approver, reauthenticated=True)
+    current_app.conf.task_always_eager = True
+    try:
+        built = packaging.request_build(done, actor=owner)  # built when the step commits
+    finally:
+        current_app.conf.task_always_eager = False
+    built.refresh_from_db()
+    b"".join(packaging.take(built, actor=owner))
+    signer = Ed25519PrivateKey.generate()
+    statement = {
+        "format": "salon-vault-transfer-receipt-1", "package_id": built.manifest["package_id"],
+        "manifest_sha256": built.manifest["manifest_sha256"], "case_id": str(done.pk),
+        "counts": dict(sorted(built.manifest["counts"].items())), "recipient": key,
+        "imported_at": "2026-12-05T10:00:00+00:00",
+        "receiver_key": package.public_key_text(signer.public_key()),
+        "receiver_fingerprint": package.fingerprint(signer.public_key())}
+    from transfer import handover
+
+    done.refresh_from_db()
+    handover.record_receipt(done, json.dumps(statement | {"signature": signer.sign(
+        package.canonical(statement)).hex()}).encode(), actor=owner)
+    Receipt.objects.filter(case=done).update(destroy_after=dt.date(2026, 1, 1))
+    notice = Notice.objects.filter(case=in_notice, client_id=long_client.pk).get()
+    from rights import links
+    from rights.models import ClientLink
+
+    token = links.token_for(ClientLink.objects.get(pk=notice.link_id))
+    return in_notice, done, f"/c/{token}/"
+
+
+@journeys((PHONE, "zh-hans"), (DESKTOP, "en"))
+def test_owner_follows_a_sale_of_the_business(screen, owner, transfer_cases, second_factor):
+    in_notice, done, client_page = transfer_cases
+    page = screen.page
+    sign_in(screen, "owner", second_factor(owner))
+    page.goto("/transfer/")
+    check(screen, "transfer cases")
+    with page.expect_navigation():
+        page.click("#case-new")
+    check(screen, "open a transfer case")
+
+    page.goto(f"/transfer/{in_notice.pk}/")
+    check(screen, "transfer case, notice period")
+    assert page.locator("#road li[aria-current=step]").count() == 1
+    # Who stays, and why: a title on one line, each reason beside its count.
+    assert page.locator("#exclusions caption").bounding_box()["height"] < 40
+    reason = page.locator("#excluded-objected td").first.bounding_box()
+    count = page.locator("#excluded-objected td.num").bounding_box()
+    assert abs(reason["y"] - count["y"]) < 8 and count["x"] > reason["x"] + reason["width"] / 2
+    page.locator("#scope details summary").click()
+    nda = page.locator("#checklist .checklist > li").first
+    nda.locator("summary").click()
+    check(screen, "transfer case, forms open")
+
+    page.goto(f"/transfer/{done.pk}/")
+    check(screen, "transfer case, acknowledged")
+    assert page.locator("#destroy-copies").is_visible()
+    dialogs = Dialogs(page)
+    page.click("#destroy-copies")  # asks first; cancelling keeps the clients
+    assert dialogs.asked == [in_language(
+        screen.language, "Destroy the seller’s copies of every client handed over? This "
+                         "cannot be undone.")]
+    assert f"/transfer/{done.pk}/" in page.url and page.locator("#destroy-copies").count() == 1
+
+    page.goto(client_page)
+    check(screen, "client's own page, transfer notice")
+    assert page.locator(f"#section-transfer-{in_notice.pk} #transfer-object").is_visible()
+
+    page.goto(f"/transfer/{done.pk}/")
+    switch_language(screen)
+    check(screen, "transfer case, other language")
+    page.goto("/transfer/")
+    check(screen, "transfer cases, other language")
