@@ -116,3 +116,16 @@ def test_auditors_export_the_whole_case(login, owner, auditor, stylist, delivere
             "transfer.receipt"} <= actions_seen
     assert "李娜" not in response.content.decode()  # codes and counts, never a name
     assert login(stylist).get(f"/transfer/{case.pk}/export.json").status_code == 403
+
+
+def test_record_counts_read_in_the_readers_language():
+    from django.utils import translation
+
+    from transfer.templatetags.transfer_tags import record_counts
+
+    counts = {"treatment": 3, "client": 2, "mystery": 1}
+    with translation.override("en"):
+        assert record_counts(counts) == "clients 2, treatments 3, mystery 1"
+    with translation.override("zh-hans"):
+        shown = record_counts(counts)
+    assert "clients" not in shown and shown.endswith("mystery 1")
