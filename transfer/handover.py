@@ -61,19 +61,25 @@ def record_receipt(case: TransferCase, data: bytes, *, actor,
     return kept
 
 
+def check_destroyable(case: TransferCase, *, today: dt.date | None = None) -> Receipt:
+    """The receipt, if the seller's copies may be destroyed now; else StepRefused."""
+    today = today or timezone.localdate()
+    kept_receipt = Receipt.objects.filter(case=case).first()
+    if case.state != State.ACKNOWLEDGED or kept_receipt is None:
+        raise StepRefused(_("The seller's copies are destroyed after the receipt."))
+    if today <= kept_receipt.destroy_after:
+        raise StepRefused(_("The grace period ends on %(date)s.")
+                          % {"date": kept_receipt.destroy_after.isoformat()})
+    return kept_receipt
+
+
 def destroy_seller_copies(case: TransferCase, *, actor, today: dt.date | None = None,
                           progress=None) -> dict:
     """Destroy what the seller still holds of the clients handed over, and certify it in
     one signed statement. Safe to run again: clients already destroyed are skipped, a
     destruction a crash stopped is finished."""
-    today = today or timezone.localdate()
     case = TransferCase.objects.get(pk=case.pk)
-    if case.state != State.ACKNOWLEDGED:
-        raise StepRefused(_("The seller's copies are destroyed after the receipt."))
-    kept_receipt = case.receipt
-    if today <= kept_receipt.destroy_after:
-        raise StepRefused(_("The grace period ends on %(date)s.")
-                          % {"date": kept_receipt.destroy_after.isoformat()})
+    kept_receipt = check_destroyable(case, today=today)
     ids = [uuid.UUID(c) for c in kept_receipt.package.clients]
     reason = f"handed over in transfer case {case.pk} ({case.recipient_name})"
     refused: dict[str, str] = {}

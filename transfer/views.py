@@ -5,6 +5,8 @@ A step asked out of order is answered 409 with the case page and what is wrong.
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -39,6 +41,20 @@ from .models import (
 )
 
 READERS = (Role.OWNER, Role.AUDITOR)
+
+
+def _refusal_shown(view):
+    """A step refused (StepRefused) is answered 409: the case page, saying why."""
+
+    @wraps(view)
+    def wrapped(request, pk, *args, **kwargs):
+        try:
+            return view(request, pk, *args, **kwargs)
+        except StepRefused as exc:
+            return _page(request, get_object_or_404(TransferCase, pk=pk), error=str(exc),
+                         status=409)
+
+    return wrapped
 
 
 def _readers_only(request) -> None:
@@ -135,6 +151,7 @@ def _page(request, case: TransferCase, *, error: str = "", status: int = 200):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refusal_shown
 def case_detail(request, pk):
     _readers_only(request)
     if request.method == "POST" and policy.role_of(request.user) != Role.OWNER:
@@ -143,38 +160,34 @@ def case_detail(request, pk):
     if request.method == "GET":
         return _page(request, case)
     step = request.POST.get("step", "")
-    try:
-        if step == "confirm_key":
-            cases.confirm_key(case, actor=request.user, how=request.POST.get("how", ""))
-        elif step == "checklist":
-            cases.start_checklist(case, actor=request.user)
-        elif step == "notice":
-            cases.start_notice_period(case, actor=request.user)
-        elif step == "approval":
-            cases.start_approval(case, actor=request.user)
-        elif step == "scope":
-            cases.change_scope(case, actor=request.user,
-                               location_codes=request.POST.getlist("locations"),
-                               parts=request.POST.getlist("parts"),
-                               basis=request.POST.get("basis", ""))
-        elif step == "add_item":
-            checklist.add_item(case, actor=request.user, text=request.POST.get("text", ""))
-        elif step == "make_notices":
-            made = notices.make_all(case, actor=request.user)
-            messages.info(request, _("%(n)d clients have a notice and a link.") % {"n": made})
-        elif step == "package":
-            packaging.request_build(case, actor=request.user)
-            messages.info(request, _("The package is being built."))
-            return redirect("transfer:case", pk=case.pk)
-        elif step == "close":
-            handover.close(case, actor=request.user)
-        elif step == "cancel":
-            cases.cancel(case, actor=request.user, reason=request.POST.get("reason", ""))
-        else:
-            return _page(request, case, error=_("Unknown step."), status=400)
-    except StepRefused as exc:
-        case.refresh_from_db()
-        return _page(request, case, error=str(exc), status=409)
+    if step == "confirm_key":
+        cases.confirm_key(case, actor=request.user, how=request.POST.get("how", ""))
+    elif step == "checklist":
+        cases.start_checklist(case, actor=request.user)
+    elif step == "notice":
+        cases.start_notice_period(case, actor=request.user)
+    elif step == "approval":
+        cases.start_approval(case, actor=request.user)
+    elif step == "scope":
+        cases.change_scope(case, actor=request.user,
+                           location_codes=request.POST.getlist("locations"),
+                           parts=request.POST.getlist("parts"),
+                           basis=request.POST.get("basis", ""))
+    elif step == "add_item":
+        checklist.add_item(case, actor=request.user, text=request.POST.get("text", ""))
+    elif step == "make_notices":
+        made = notices.make_all(case, actor=request.user)
+        messages.info(request, _("%(n)d clients have a notice and a link.") % {"n": made})
+    elif step == "package":
+        packaging.request_build(case, actor=request.user)
+        messages.info(request, _("The package is being built."))
+        return redirect("transfer:case", pk=case.pk)
+    elif step == "close":
+        handover.close(case, actor=request.user)
+    elif step == "cancel":
+        cases.cancel(case, actor=request.user, reason=request.POST.get("reason", ""))
+    else:
+        return _page(request, case, error=_("Unknown step."), status=400)
     messages.success(request, _("Saved."))
     return redirect("transfer:case", pk=case.pk)
 
@@ -182,15 +195,12 @@ def case_detail(request, pk):
 @never_cache
 @owner_required
 @require_POST
+@_refusal_shown
 def checklist_entry(request, pk, item_pk):
     case = get_object_or_404(TransferCase, pk=pk)
     item = get_object_or_404(ChecklistItem, pk=item_pk, case=case)
-    try:
-        checklist.record(case, item, actor=request.user, status=request.POST.get("status", ""),
-                         note=request.POST.get("note", ""),
-                         evidence=request.FILES.get("evidence"))
-    except StepRefused as exc:
-        return _page(request, case, error=str(exc), status=409)
+    checklist.record(case, item, actor=request.user, status=request.POST.get("status", ""),
+                     note=request.POST.get("note", ""), evidence=request.FILES.get("evidence"))
     messages.success(request, _("The checklist entry is recorded."))
     return redirect(f"{case_url(case)}#item-{item.pk}")
 
@@ -241,15 +251,13 @@ def notices_csv(request, pk):
 @owner_required
 @reauth_required
 @require_POST
+@_refusal_shown
 def approve(request, pk):
     case = get_object_or_404(TransferCase, pk=pk)
-    try:
-        # The password again, and the authenticator code with it (reauth asks for the
-        # code of every role that has one to give; an owner without one cannot approve).
-        cases.approve(case, actor=request.user,
-                      reauthenticated=recent_reauth(request) and needs_otp(request.user))
-    except StepRefused as exc:
-        return _page(request, case, error=str(exc), status=409)
+    # The password again, and the authenticator code with it (reauth asks for the code of
+    # every role that has one to give; an owner without one cannot approve).
+    cases.approve(case, actor=request.user,
+                  reauthenticated=recent_reauth(request) and needs_otp(request.user))
     messages.success(request, _("Your approval is recorded."))
     return redirect("transfer:case", pk=case.pk)
 
@@ -271,13 +279,11 @@ def package_progress(request, pk, package_pk):
 @owner_required
 @reauth_required
 @require_POST
+@_refusal_shown
 def package_download(request, pk, package_pk):
     """The one download of the sealed package, to hand to the recipient."""
     p = get_object_or_404(Package.objects.select_related("case"), pk=package_pk, case_id=pk)
-    try:
-        stream = packaging.take(p, actor=request.user)
-    except StepRefused as exc:
-        return _page(request, p.case, error=str(exc), status=409)
+    stream = packaging.take(p, actor=request.user)
     response = StreamingHttpResponse(stream, content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="{p.file_name}"'
     response["Content-Length"] = str(p.byte_size)
@@ -287,16 +293,14 @@ def package_download(request, pk, package_pk):
 @never_cache
 @owner_required
 @require_POST
+@_refusal_shown
 def receipt_upload(request, pk):
     case = get_object_or_404(TransferCase, pk=pk)
     upload = request.FILES.get("receipt")
-    try:
-        if upload is None:
-            raise StepRefused(_("Choose the receipt file the recipient sent."))
-        handover.record_receipt(case, upload.read(handover.RECEIPT_MAX_BYTES + 1),
-                                actor=request.user)
-    except StepRefused as exc:
-        return _page(request, case, error=str(exc), status=409)
+    if upload is None:
+        raise StepRefused(_("Choose the receipt file the recipient sent."))
+    handover.record_receipt(case, upload.read(handover.RECEIPT_MAX_BYTES + 1),
+                            actor=request.user)
     messages.success(request, _("The receipt is recorded."))
     return redirect("transfer:case", pk=case.pk)
 
@@ -305,17 +309,12 @@ def receipt_upload(request, pk):
 @owner_required
 @reauth_required
 @require_POST
+@_refusal_shown
 def destroy_copies(request, pk):
     """Destroy the seller's copies now that the grace period has passed (a task: it can
     take minutes for a large salon)."""
     case = get_object_or_404(TransferCase, pk=pk)
-    receipt_row = Receipt.objects.filter(case=case).first()
-    if case.state != State.ACKNOWLEDGED or receipt_row is None:
-        return _page(request, case, error=_("The seller's copies are destroyed after the "
-                                            "receipt."), status=409)
-    if timezone.localdate() <= receipt_row.destroy_after:
-        return _page(request, case, error=_("The grace period ends on %(date)s.")
-                     % {"date": receipt_row.destroy_after.isoformat()}, status=409)
+    handover.check_destroyable(case)
     from . import tasks
 
     tasks.destroy_seller_copies.delay(str(case.pk), request.user.pk)
