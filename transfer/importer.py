@@ -181,6 +181,7 @@ class _Writer:
         self.rows: dict[type, list] = defaultdict(list)
         self.products: dict[str, Product] = {}
         self.photo_ids: list[uuid.UUID] = []
+        self.created: dict[uuid.UUID, dt.datetime | None] = {}
 
     def add(self, entry: tuple) -> None:
         if entry[0] == "file":
@@ -203,6 +204,12 @@ class _Writer:
             self._claim(rows)
         if rows:
             model.objects.bulk_create(rows)
+        if rows and model is Client:
+            # The insert stamps the import's time (auto_now_add): each record keeps the time
+            # it was created at the seller, which retention counts from when no visit is known.
+            for client in rows:
+                client.created_at = self.created.pop(client.pk, None) or client.created_at
+            Client.objects.bulk_update(rows, ["created_at"])
 
     def _claim(self, clients: list[Client]) -> None:
         """Refuse ids already here, and give the clients their codes in arrival order: one
@@ -228,6 +235,7 @@ class _Writer:
         self.client_ids.append(cid)
         self.original_codes = getattr(self, "original_codes", {})
         self.original_codes[cid] = r["code"]
+        self.created[cid] = _datetime(r["created_at"])
         self.rows[Client].append(Client(
             id=cid, code="", location=self.location, full_name=r["full_name"],
             phone=r["phone"], wechat_id=r["wechat_id"], email=r["email"],
