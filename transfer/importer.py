@@ -46,6 +46,8 @@ from records.models import (
     Treatment,
 )
 from records.services import next_client_codes
+from vault import scope as vault_scope
+from vault.models import DataKey
 
 from . import package, receipt
 from .models import ImportedPackage, Part
@@ -182,6 +184,8 @@ class _Writer:
         self.products: dict[str, Product] = {}
         self.photo_ids: list[uuid.UUID] = []
         self.created: dict[uuid.UUID, dt.datetime | None] = {}
+        self.original_codes: dict[uuid.UUID, str] = {}
+        self.keyless: list[uuid.UUID] = []  # clients seen whose data keys are still to make
 
     def add(self, entry: tuple) -> None:
         if entry[0] == "file":
@@ -199,6 +203,11 @@ class _Writer:
                 self._flush(model)
 
     def _flush(self, model) -> None:
+        if self.keyless:  # every client seen so far gets its data key, in one write
+            have = set(DataKey.objects.filter(subject_id__in=self.keyless)
+                       .values_list("subject_id", flat=True))
+            vault_scope.current().create_keys([c for c in self.keyless if c not in have])
+            self.keyless = []
         rows, self.rows[model] = self.rows[model], []
         if rows and model is Client:
             self._claim(rows)
@@ -233,7 +242,7 @@ class _Writer:
     def _client(self, r: dict) -> None:
         cid = uuid.UUID(r["id"])
         self.client_ids.append(cid)
-        self.original_codes = getattr(self, "original_codes", {})
+        self.keyless.append(cid)
         self.original_codes[cid] = r["code"]
         self.created[cid] = _datetime(r["created_at"])
         self.rows[Client].append(Client(
@@ -246,7 +255,7 @@ class _Writer:
         self.rows[Provenance].append(Provenance(
             client_id=cid, package_id=self.manifest["package_id"], case_id=r["case_id"],
             seller=r["seller"][:200], seller_fingerprint=self.manifest["seller_fingerprint"],
-            original_code=getattr(self, "original_codes", {}).get(cid, ""),
+            original_code=self.original_codes.get(cid, ""),
             original_purposes=list(r["original_purposes"]), imported_at=self.now))
 
     def _consent(self, r: dict) -> None:
