@@ -94,3 +94,34 @@ def sign_in(page):
         return page
 
     return as_
+
+
+@pytest.fixture
+def staff(browser, live_server):
+    """Sign a staff member in, in a browser of their own. The page's `recovery` gives
+    recovery codes for the password page that sensitive steps ask for (the app's code was
+    just used to sign in)."""
+    from django.contrib.auth.models import User
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    contexts = []
+
+    def as_(username: str):
+        user = User.objects.get(username=username)
+        device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
+        codes = [f"rc{user.pk % 100_000}-{n}" for n in range(3)]  # django-otp keeps 16 chars
+        for code in codes:
+            device.token_set.create(token=code)
+        context = browser.new_context(base_url=live_server.url, locale="zh-CN",
+                                      viewport={"width": 1024, "height": 768})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.recovery = iter(codes)
+        sign_in_with(page, username, authenticator(username))
+        assert "/accounts/" not in page.url
+        return page
+
+    yield as_
+    for context in contexts:
+        context.close()

@@ -17,9 +17,7 @@ import re
 
 import pytest
 import pyzipper
-from django.contrib.auth.models import User
 from django.utils import timezone, translation
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from access import door
 from audit import actions
@@ -29,7 +27,6 @@ from records.models import Client, ConsentEvent, Destruction, NoticeAcknowledgem
 from rights import links, requests
 from rights.models import AccessCopy, Complaint, RightsRequest
 from tests.conftest import _person
-from tests.e2e.conftest import authenticator, sign_in_with
 from tests.vault.conftest import jpeg_with_gps
 
 PASSWORD = "correct-horse-battery-9"  # noqa: S105 - the test people's password
@@ -73,33 +70,6 @@ def visitor(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-@pytest.fixture
-def staff(browser, live_server):
-    """Sign a staff member in, in a browser of their own; `confirm(page)` answers the
-    password page that sensitive steps ask for (with a recovery code as the second factor:
-    the app's code was just used to sign in)."""
-    contexts = []
-
-    def as_(username: str):
-        user = User.objects.get(username=username)
-        device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
-        for n in range(3):
-            device.token_set.create(token=f"{username}-recovery-{n}")
-        context = browser.new_context(base_url=live_server.url, locale="zh-CN",
-                                      viewport={"width": 1024, "height": 768})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.recovery = iter(f"{username}-recovery-{n}" for n in range(3))
-        sign_in_with(page, username, authenticator(username))
-        assert "/accounts/" not in page.url
-        return page
-
-    yield as_
-    for context in contexts:
-        context.close()
 
 
 def confirm_it_is_you(page) -> None:

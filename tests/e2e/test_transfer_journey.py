@@ -27,16 +27,13 @@ from types import SimpleNamespace
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from audit import checkpoints
 from records.models import Client
 from rights.models import RightsRequest
 from tests.conftest import _person
-from tests.e2e.conftest import authenticator, sign_in_with
 from tests.e2e.test_rights_journeys import click, zh
 from transfer import package, receipt, tasks
 from transfer.models import (
@@ -91,32 +88,6 @@ def worker(monkeypatch):
 @pytest.fixture
 def owners(location):
     return _person("owner.b", "owner", None), _person("owner.c", "owner", None)
-
-
-@pytest.fixture
-def staff(browser, live_server):
-    """Sign a person in, in a browser of their own, with recovery codes for the password
-    page that sensitive steps ask for (the app's code was just used to sign in)."""
-    contexts = []
-
-    def as_(username: str):
-        user = User.objects.get(username=username)
-        device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
-        for n in range(3):  # at most 16 characters, as django-otp keeps them
-            device.token_set.create(token=f"recovery-{user.pk}-{n}")
-        context = browser.new_context(base_url=live_server.url, locale="zh-CN",
-                                      viewport={"width": 1024, "height": 768})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.recovery = iter(f"recovery-{user.pk}-{n}" for n in range(3))
-        sign_in_with(page, username, authenticator(username))
-        assert "/accounts/" not in page.url
-        return page
-
-    yield as_
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
