@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -163,3 +164,24 @@ def login(client):
         return client
 
     return as_
+
+
+@contextlib.contextmanager
+def tasks_run_at_once():
+    """Celery tasks run in the test's process when sent, as a worker would run them, and
+    their errors reach the test."""
+    from celery import current_app
+
+    conf = current_app.conf
+    before = conf.task_always_eager, conf.task_eager_propagates
+    conf.update(task_always_eager=True, task_eager_propagates=True)
+    try:
+        yield
+    finally:
+        conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
+
+
+@pytest.fixture
+def eager():
+    with tasks_run_at_once():
+        yield

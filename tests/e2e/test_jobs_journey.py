@@ -26,17 +26,6 @@ def jobs_owner(owner, settings, tmp_path):
     keyring.reset()
 
 
-@pytest.fixture
-def eager():
-    from celery import current_app
-
-    conf = current_app.conf
-    before = conf.task_always_eager
-    conf.update(task_always_eager=True)
-    yield
-    conf.update(task_always_eager=before)
-
-
 def test_the_progress_bar_follows_a_running_job_and_the_result_shows_when_it_ends(
         page, jobs_owner):
     now = timezone.now()

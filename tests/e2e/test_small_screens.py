@@ -483,11 +483,10 @@ def transfer_cases(owner, long_client, make_client, location, settings, tmp_path
     import json
 
     import pyrage
-    from celery import current_app
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.conftest import _person
+    from tests.conftest import _person, tasks_run_at_once
     from tests.e2e.conftest import authenticator
     from transfer import cases, checklist, notices, objections, package, packaging
     from transfer.models import ChecklistItem, Notice, Receipt
@@ -525,11 +524,8 @@ def transfer_cases(owner, long_client, make_client, location, settings, tmp_path
         approver = _person(name, "owner", None)
         authenticator(name)  # approving needs an authenticator app
         cases.approve(done, actor=approver, reauthenticated=True)
-    current_app.conf.task_always_eager = True
-    try:
+    with tasks_run_at_once():
         built = packaging.request_build(done, actor=owner)  # built when the step commits
-    finally:
-        current_app.conf.task_always_eager = False
     built.refresh_from_db()
     b"".join(packaging.take(built, actor=owner))
     signer = Ed25519PrivateKey.generate()

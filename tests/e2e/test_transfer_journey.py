@@ -59,18 +59,6 @@ def places(settings, tmp_path):
 
 
 @pytest.fixture
-def eager():
-    """The worker's tasks run inside the request that queues them (the destruction)."""
-    from celery import current_app
-
-    conf = current_app.conf
-    before = conf.task_always_eager
-    conf.update(task_always_eager=True)
-    yield
-    conf.update(task_always_eager=before)
-
-
-@pytest.fixture
 def worker(monkeypatch):
     """The package build queued by the page, held until the test lets the worker run it
     (so that the page shows the build in progress first)."""

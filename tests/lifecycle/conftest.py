@@ -20,18 +20,6 @@ def own_keyring(settings, tmp_path):
 
 
 @pytest.fixture
-def eager():
-    """Tasks run in the test's process when sent, as a worker would run them."""
-    from celery import current_app
-
-    conf = current_app.conf
-    before = conf.task_always_eager, conf.task_eager_propagates
-    conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield
-    conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
-
-
-@pytest.fixture
 def schedules(db):
     from lifecycle.schedule import install_defaults
 

@@ -17,6 +17,7 @@ from records import consent, destruction, notices, services
 from records.models import ConsentEvent, Destruction, HealthNote, Photo
 from rights import links
 from rights.models import ClientLink, RightsRequest
+from tests.conftest import tasks_run_at_once
 from tests.vault.conftest import jpeg_with_gps
 
 
@@ -67,19 +68,14 @@ def test_the_page_shows_the_notice_until_acknowledged(page, client_record, notic
 
 def test_withdrawing_photo_consent_hides_and_destroys_the_photos(
         page, client_record, owner, django_capture_on_commit_callbacks):
-    from celery import current_app
 
     photo = services.photo_add(actor=owner, client=client_record, kind="before",
                                taken_on=dt.date(2026, 3, 1), upload=io.BytesIO(jpeg_with_gps()))
     url, browser = page
     browser.post(url + "consent/", {"purpose": "photos", "action": "given", "agree": "yes"})
     assert consent.is_given(client_record.pk, "photos")
-    current_app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            browser.post(url + "consent/", {"purpose": "photos", "action": "withdrawn"})
-    finally:
-        current_app.conf.task_always_eager = False
+    with tasks_run_at_once(), django_capture_on_commit_callbacks(execute=True):
+        browser.post(url + "consent/", {"purpose": "photos", "action": "withdrawn"})
     assert consent.is_withdrawn(client_record.pk, "photos")
     assert not Photo.objects.filter(pk=photo.pk).exists()
     done = Destruction.objects.get(client_id=client_record.pk, scope="photos")

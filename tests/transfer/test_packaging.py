@@ -16,6 +16,7 @@ from audit import checkpoints
 from audit.models import AccessEvent
 from records import consent, services
 from records.models import Client, HealthNote, Photo, Provenance, Treatment
+from tests.conftest import tasks_run_at_once
 from tests.transfer.test_cases import _tick_all, _to_notice
 from tests.vault.conftest import jpeg_with_gps
 from transfer import cases, importer, notices, package, packaging, receipt
@@ -63,13 +64,8 @@ def sale(owner, owner2, owner3, identity, client_record, make_client):
 
 
 def _build(case, owner, django_capture_on_commit_callbacks):
-    from celery import current_app
-    current_app.conf.task_always_eager = True
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            built = packaging.request_build(case, actor=owner)
-    finally:
-        current_app.conf.task_always_eager = False
+    with tasks_run_at_once(), django_capture_on_commit_callbacks(execute=True):
+        built = packaging.request_build(case, actor=owner)
     return Package.objects.get(pk=built.pk)
 
 
