@@ -242,6 +242,9 @@ TABLE: dict[str, Rule] = {
     # -- the sale of the business: owners act, auditors read; an out-of-order step is 409
     "transfer:cases": Rule("auditors"),
     "transfer:case_new": Rule("owner", post=(400, None), payload=(("title", ""),)),
+    # An empty item is refused with a message on the list page.
+    "transfer:checklist_template": Rule("owner", get=NOT_ALLOWED, post=to("/transfer/"),
+                                        payload=(("text", ""),)),
     "transfer:case": Rule("auditors", "case", post=(409, None), payload=(("step", "approval"),),
                           post_allow="owner"),
     # The matrix's case is in its notice period: its checklist is open, but an entry

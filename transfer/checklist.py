@@ -17,12 +17,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+import audit.services as audit
 from access import door
 from audit import actions
 
 from . import cases
 from .cases import StepRefused
-from .models import ChecklistEntry, ChecklistItem, Notice, State, TransferCase
+from .models import (
+    ChecklistEntry,
+    ChecklistItem,
+    ChecklistTemplateItem,
+    Notice,
+    State,
+    TransferCase,
+)
 
 DEFAULTS = (
     ("nda", gettext_lazy("NDA signed with the recipient (the signed file; its SHA-256 is "
@@ -47,8 +55,37 @@ def label(item: ChecklistItem) -> str:
 
 
 def add_defaults(case: TransferCase) -> None:
-    ChecklistItem.objects.bulk_create(
-        ChecklistItem(case=case, key=key, position=n) for n, (key, _label) in enumerate(DEFAULTS))
+    """The defaults, then the items the owners added to the template, in their order."""
+    items = [ChecklistItem(case=case, key=key, position=n)
+             for n, (key, _label) in enumerate(DEFAULTS)]
+    items += [ChecklistItem(case=case, key=f"template-{n}", label=extra.label,
+                            position=len(DEFAULTS) + n)
+              for n, extra in enumerate(ChecklistTemplateItem.objects.filter(active=True), 1)]
+    ChecklistItem.objects.bulk_create(items)
+
+
+def template_add(*, actor, text: str) -> ChecklistTemplateItem:
+    text = " ".join(text.split())[:300]
+    if not text:
+        raise StepRefused(_("Write the item."))
+    top = ChecklistTemplateItem.objects.aggregate(top=Max("position"))["top"] or 0
+    with transaction.atomic():
+        item = ChecklistTemplateItem.objects.create(label=text, position=top + 1,
+                                                    added_by=actor)
+        _template_event(actor, added=str(item.pk))
+    return item
+
+
+def template_remove(item_id, *, actor) -> None:
+    with transaction.atomic():
+        if ChecklistTemplateItem.objects.filter(pk=item_id, active=True).update(active=False):
+            _template_event(actor, removed=str(item_id))
+
+
+def _template_event(actor, **detail) -> None:
+    audit.record(actor=actor, actor_label=actor.get_username(), role="owner",
+                 action=actions.TRANSFER_CHECKLIST, outcome="allowed",
+                 purpose=actions.TRANSFER_BUSINESS, detail={"template": True, **detail})
 
 
 def add_item(case: TransferCase, *, actor, text: str) -> ChecklistItem:

@@ -278,3 +278,22 @@ class ImportedPackage(models.Model):
 
     def __str__(self) -> str:
         return f"imported package {self.package_id}"
+
+
+class ChecklistTemplateItem(models.Model):
+    """An item the owners added to the checklist every new case starts with (beside the
+    defaults); taking one out leaves the cases that have it as they are."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    label = models.CharField(_("item"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "added_at"]
+
+    def __str__(self) -> str:
+        return f"checklist template item {self.label[:40]}"

@@ -7,6 +7,7 @@ app_name = "transfer"
 urlpatterns = [
     path("", views.case_list, name="cases"),
     path("new/", views.case_new, name="case_new"),
+    path("template/", views.checklist_template, name="checklist_template"),
     path("<uuid:pk>/", views.case_detail, name="case"),
     path("<uuid:pk>/checklist/<uuid:item_pk>/", views.checklist_entry, name="checklist_entry"),
     path("<uuid:pk>/evidence/<uuid:entry_pk>/", views.evidence, name="evidence"),

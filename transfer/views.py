@@ -9,9 +9,10 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -31,6 +32,7 @@ from .models import (
     Basis,
     ChecklistEntry,
     ChecklistItem,
+    ChecklistTemplateItem,
     Notice,
     Objection,
     Package,
@@ -69,7 +71,27 @@ def case_list(request):
     _readers_only(request)
     return render(request, "transfer/cases.html", {
         "cases": TransferCase.objects.all(),
-        "is_owner": policy.role_of(request.user) == Role.OWNER})
+        "is_owner": policy.role_of(request.user) == Role.OWNER,
+        "defaults": [label for _key, label in checklist.DEFAULTS],
+        "template": ChecklistTemplateItem.objects.filter(active=True)})
+
+
+@never_cache
+@owner_required
+@require_POST
+def checklist_template(request):
+    """Owners add an item every new case's checklist starts with, or take one out."""
+    try:
+        if request.POST.get("remove"):
+            checklist.template_remove(request.POST["remove"], actor=request.user)
+        else:
+            checklist.template_add(actor=request.user, text=request.POST.get("text", ""))
+    except (StepRefused, ValidationError) as exc:
+        messages.error(request, exc.messages[0] if isinstance(exc, ValidationError)
+                       else str(exc))
+    else:
+        messages.success(request, _("The checklist template is saved."))
+    return redirect(f"{reverse('transfer:cases')}#checklist-template")
 
 
 def _form_context(values=None) -> dict:
@@ -206,8 +228,6 @@ def checklist_entry(request, pk, item_pk):
 
 
 def case_url(case: TransferCase) -> str:
-    from django.urls import reverse
-
     return reverse("transfer:case", args=[case.pk])
 
 

@@ -301,3 +301,28 @@ def test_nothing_here_is_kept_in_plaintext(owner, case):
     assert b"PIA-7731" not in bytes(raw if isinstance(raw, (bytes, memoryview)) else raw.encode())
 
 
+
+
+def test_owners_extend_the_checklist_every_new_case_starts_with(login, owner, auditor, case,
+                                                                recipient_key):
+    from transfer.models import ChecklistTemplateItem
+
+    http = login(owner)
+    assert http.post("/transfer/template/", {"text": " 买方数据保护负责人签字 "}).status_code == 302
+    assert http.post("/transfer/template/", {"text": "  "}).status_code == 302  # refused
+    assert "买方数据保护负责人签字" in http.get("/transfer/").content.decode()
+    newer = cases.open_case(actor=owner, title="第二次", recipient_name="乙公司",
+                            recipient_contact="010-1", recipient_key=recipient_key)
+    labels = [checklist.label(i) for i in ChecklistItem.objects.filter(case=newer)]
+    assert labels[-1] == "买方数据保护负责人签字" and len(labels) == len(checklist.DEFAULTS) + 1
+    assert ChecklistItem.objects.filter(case=case).count() == len(checklist.DEFAULTS)  # as it was
+    [extra] = ChecklistTemplateItem.objects.all()
+    assert http.post("/transfer/template/", {"remove": str(extra.pk)}).status_code == 302
+    assert http.post("/transfer/template/", {"remove": "not-an-id"}).status_code == 302
+    third = cases.open_case(actor=owner, title="第三次", recipient_name="丙公司",
+                            recipient_contact="010-2", recipient_key=recipient_key)
+    assert ChecklistItem.objects.filter(case=third).count() == len(checklist.DEFAULTS)
+    assert ChecklistItem.objects.filter(case=newer).count() == len(checklist.DEFAULTS) + 1
+    assert AccessEvent.objects.filter(action="transfer.checklist",
+                                      detail__template=True).count() == 2
+    assert login(auditor).post("/transfer/template/", {"text": "x"}).status_code == 403
