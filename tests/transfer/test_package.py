@@ -382,8 +382,13 @@ def test_the_copied_module_verifies_and_opens_from_the_command_line(buyer, selle
     assert refused.returncode == 1 and refused.stderr.startswith("REFUSED: signed by another")
 
 
-@pytest.mark.skipif(shutil.which("age") is None, reason="the age binary is not installed")
 def test_the_standard_age_tool_opens_the_package(buyer, sealed, tmp_path):
+    """What docs/transfer-format.md promises a buyer on other software. The `age` tool is
+    Debian's package (.ci/run installs it); outside CI a machine without it skips."""
+    if shutil.which("age") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the age tool is required in CI")
+        pytest.skip("the age tool is not installed")
     (tmp_path / "identity.txt").write_text(buyer[0] + "\n")
     (tmp_path / "pkg.age").write_bytes(sealed)
     plain = subprocess.run(["age", "-d", "-i", "identity.txt", "pkg.age"], cwd=tmp_path,
