@@ -20,7 +20,7 @@ from access.models import Location
 from audit import actions
 
 from . import package
-from .models import Approval, Basis, ChecklistItem, Part, State, TransferCase
+from .models import Approval, Basis, Part, State, TransferCase
 
 # The road, in order; each state's only next one (cancel aside).
 ROAD = (State.DRAFT, State.CHECKLIST, State.NOTICE, State.APPROVAL, State.PACKAGED,
@@ -257,7 +257,3 @@ def advance_to(case: TransferCase, state: State, *, actor, expect: State, **fiel
         case.save(update_fields=["state", *fields])
         event(case, actor, actions.TRANSFER_STEP, step=state)
     return case
-
-
-def item_keys(case: TransferCase) -> list[str]:
-    return list(ChecklistItem.objects.filter(case=case).values_list("key", flat=True))

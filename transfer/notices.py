@@ -30,14 +30,10 @@ COLUMNS = ("client_code", "name", "phone", "email", "link", "sms_zh", "sms_en",
            "email_subject", "email_body")
 
 
-class NoticeRefused(cases.StepRefused):
-    pass
-
-
 def make_all(case: TransferCase, *, actor) -> int:
     """A notice and a link for each client in scope not told yet; returns how many new."""
     if case.state != State.NOTICE:
-        raise NoticeRefused(_("Notices are made during the notice period."))
+        raise cases.StepRefused(_("Notices are made during the notice period."))
     told = set(Notice.objects.filter(case=case).values_list("client_id", flat=True))
     until = dt.datetime.combine(case.objection_until + dt.timedelta(days=1), dt.time(),
                                 tzinfo=timezone.get_current_timezone())

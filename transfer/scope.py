@@ -49,19 +49,20 @@ def clients_in_scope(case: TransferCase) -> QuerySet[Client]:
     return found.order_by("code")
 
 
-def _consents(ids: set, purposes: tuple[str, ...]) -> dict[tuple, str]:
+def _consents(clients: QuerySet[Client], purposes: tuple[str, ...]) -> dict[tuple, str]:
+    """The latest action per (client, purpose), read for the clients in scope only."""
     latest: dict[tuple, str] = {}
-    for cid, purpose, action in (ConsentEvent.objects.filter(purpose__in=purposes)
-                                 .order_by("at").values_list("client_id", "purpose", "action")):
-        if cid in ids:
-            latest[(cid, purpose)] = action
+    for cid, purpose, action in (ConsentEvent.objects.filter(
+            purpose__in=purposes, client_id__in=clients.values("pk"))
+            .order_by("at").values_list("client_id", "purpose", "action")):
+        latest[(cid, purpose)] = action
     return latest
 
 
 def plan(case: TransferCase) -> Plan:
     """The clients of the case, those who go and those who stay (the first reason only)."""
-    ids = list(clients_in_scope(case).values_list("pk", flat=True))
-    wanted = set(ids)
+    in_scope = clients_in_scope(case)
+    ids = list(in_scope.values_list("pk", flat=True))
     today = timezone.localdate()
     answers = dict(Objection.objects.filter(case=case, withdrawn_at__isnull=True)
                    .values_list("client_id", "kind"))
@@ -71,7 +72,7 @@ def plan(case: TransferCase) -> Plan:
                .values_list("client_id", flat=True))
     restricted = set(Restriction.objects.filter(lifted_at__isnull=True)
                      .values_list("client_id", flat=True))
-    consents = _consents(wanted, (ConsentEvent.Purpose.TRANSFER, ConsentEvent.Purpose.HEALTH,
+    consents = _consents(in_scope.order_by(), (ConsentEvent.Purpose.TRANSFER, ConsentEvent.Purpose.HEALTH,
                                   ConsentEvent.Purpose.PHOTOS))
     given = ConsentEvent.Action.GIVEN
     result = Plan(total=len(ids))
